@@ -1,0 +1,94 @@
+//! Process lifecycle shared by every function: INIT (logging, configuration, the secret,
+//! the VideoSDK client) and then the Lambda runtime loop around a handler.
+
+use std::future::Future;
+use std::time::Duration;
+
+use lambda_http::{Body, Error, Request, Response, service_fn};
+
+use crate::config::{CallerAuth, Config};
+use crate::http::ApiError;
+use crate::secret::SecretStore;
+use crate::videosdk::VideoSdk;
+
+/// Everything a handler needs, built once per container.
+#[derive(Debug)]
+pub struct State {
+    pub config: Config,
+    pub secrets: SecretStore,
+    /// Present for functions that call the VideoSDK REST API.
+    pub videosdk: Option<VideoSdk>,
+}
+
+/// What a function talks to, so INIT builds only what it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uses {
+    /// Mints tokens only.
+    TokensOnly,
+    /// Calls the VideoSDK REST API.
+    VideoSdkApi,
+}
+
+impl State {
+    /// Reads the secret and builds clients. Never fails: a missing secret is answered with 503.
+    pub async fn init(config: Config, uses: Uses) -> State {
+        if config.caller_auth == CallerAuth::None {
+            tracing::warn!("CALLER_AUTH=none: every caller is anonymous; use this only for local development or behind your own authentication");
+        }
+        let secrets = SecretStore::load(&config).await;
+        let videosdk = match uses {
+            Uses::TokensOnly => None,
+            Uses::VideoSdkApi => match VideoSdk::new(&config) {
+                Ok(client) => Some(client),
+                Err(e) => {
+                    tracing::error!(cause = %e, "could not build the VideoSDK HTTP client");
+                    None
+                }
+            },
+        };
+        State { config, secrets, videosdk }
+    }
+
+    /// The VideoSDK client, or 500 when INIT could not build it (logged then).
+    pub fn videosdk(&self) -> Result<&VideoSdk, ApiError> {
+        self.videosdk.as_ref().ok_or(ApiError::Misconfigured)
+    }
+}
+
+/// Loads the AWS SDK configuration from the environment (region, credentials, and
+/// `AWS_ENDPOINT_URL` for a local Secrets Manager), with timeouts that keep INIT short.
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(6))
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
+}
+
+/// INIT, then the runtime loop. A function's `main` is one call to this.
+pub async fn run<H, F>(uses: Uses, handler: H) -> Result<(), Error>
+where
+    H: Fn(&'static State, Request) -> F,
+    F: Future<Output = Response<Body>> + Send,
+{
+    lambda_http::tracing::init_default_subscriber();
+    match Config::from_env() {
+        Ok(config) => {
+            // The state lives as long as the process; leaking it lets handlers borrow it.
+            let state: &'static State = Box::leak(Box::new(State::init(config, uses).await));
+            lambda_http::run(service_fn(|req| {
+                let response = handler(state, req);
+                async move { Ok::<_, Error>(response.await) }
+            }))
+            .await
+        }
+        Err(e) => {
+            tracing::error!(variable = e.variable, cause = %e, "invalid configuration; answering 500 configuration_error");
+            lambda_http::run(service_fn(|_req: Request| async {
+                Ok::<_, Error>(ApiError::Misconfigured.into_response())
+            }))
+            .await
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Who is calling: the API Gateway JWT authorizer's claims under `CALLER_AUTH=jwt`, or an
+//! anonymous caller under `CALLER_AUTH=none`. Only identity; what a caller may do is `policy`.
+
+use std::collections::HashMap;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+
+use crate::config::{CallerAuth, Config};
+use crate::http::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Anonymous,
+    User { sub: String, moderator: bool },
+}
+
+impl Caller {
+    pub fn is_moderator(&self) -> bool {
+        matches!(self, Caller::User { moderator: true, .. })
+    }
+}
+
+/// Identifies the caller of `req` as `config.caller_auth` says.
+pub fn identify(req: &Request, config: &Config) -> Result<Caller, ApiError> {
+    match config.caller_auth {
+        CallerAuth::None => Ok(Caller::Anonymous),
+        CallerAuth::Jwt => {
+            let claims = jwt_claims(req).ok_or_else(|| {
+                ApiError::Unauthenticated(
+                    "No caller identity: call this API with an Authorization header holding your user's ID token."
+                        .into(),
+                )
+            })?;
+            let sub = claims.get("sub").map(|s| s.trim()).filter(|s| !s.is_empty()).ok_or_else(|| {
+                ApiError::Unauthenticated("The caller's token has no \"sub\" claim; use an ID or access token that names the user.".into())
+            })?;
+            let moderator = ["cognito:groups", "groups"]
+                .iter()
+                .filter_map(|name| claims.get(*name))
+                .any(|value| group_list(value).iter().any(|g| g == &config.moderator_group));
+            Ok(Caller::User { sub: sub.to_owned(), moderator })
+        }
+    }
+}
+
+fn jwt_claims(req: &Request) -> Option<&HashMap<String, String>> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.authorizer.as_ref()?.jwt.as_ref().map(|jwt| &jwt.claims),
+        _ => None,
+    }
+}
+
+/// Splits a list claim in any shape API Gateway delivers: a JSON array in a string
+/// (`["a","b"]`), the bracketed form (`[a b]`), or comma- or space-separated text.
+pub fn group_list(value: &str) -> Vec<String> {
+    let value = value.trim();
+    if let Ok(list) = serde_json::from_str::<Vec<String>>(value) {
+        return list.into_iter().map(|g| g.trim().to_owned()).collect();
+    }
+    let inner = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')).unwrap_or(value);
+    inner
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .map(|g| g.trim_matches(|c: char| c == '"' || c == '\''))
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_claims_parse_in_every_shape() {
+        let expected = vec!["videosdk-moderators".to_owned(), "staff".to_owned()];
+        for shape in [
+            r#"["videosdk-moderators","staff"]"#,
+            "[videosdk-moderators staff]",
+            "videosdk-moderators,staff",
+            "videosdk-moderators, staff",
+            "videosdk-moderators staff",
+            r#"["videosdk-moderators", "staff"]"#,
+        ] {
+            assert_eq!(group_list(shape), expected, "{shape}");
+        }
+        assert_eq!(group_list("solo"), vec!["solo"]);
+        assert!(group_list("[]").is_empty());
+    }
+
+    #[test]
+    fn membership_is_exact_not_a_substring() {
+        let groups = group_list("[videosdk-moderators-trainee]");
+        assert!(!groups.iter().any(|g| g == "videosdk-moderators"));
+    }
+}

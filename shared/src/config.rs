@@ -1,0 +1,254 @@
+//! Configuration: every environment variable of the contract, read once at cold start into
+//! [`Config`]. Handlers never read the environment.
+
+use std::time::Duration;
+
+use crate::claims::{ParticipantRole, Permission};
+use crate::secret::Credentials;
+
+/// How callers are identified (`CALLER_AUTH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerAuth {
+    /// Identity comes from an API Gateway JWT authorizer.
+    Jwt,
+    /// Every caller is anonymous (explicit opt-in).
+    None,
+}
+
+/// Where the VideoSDK API key and secret come from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// `VIDEOSDK_SECRET_ID`: a Secrets Manager secret id or ARN.
+    SecretsManager(String),
+    /// `VIDEOSDK_API_KEY` + `VIDEOSDK_SECRET`.
+    Direct(Credentials),
+    /// Nothing usable is configured; the text says what is missing.
+    Missing(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub secret_source: SecretSource,
+    /// VideoSDK REST base URL without `/v2` and without a trailing slash.
+    pub api_endpoint: String,
+    pub token_default_ttl: Duration,
+    pub token_max_ttl: Duration,
+    pub participant_role: ParticipantRole,
+    pub caller_auth: CallerAuth,
+    pub anonymous_permissions: Vec<Permission>,
+    pub moderator_group: String,
+    /// Lowercase host names; empty means any host.
+    pub livestream_allowed_hosts: Vec<String>,
+    pub secret_refresh: Duration,
+    pub upstream_connect_timeout: Duration,
+    pub upstream_timeout: Duration,
+}
+
+/// The smallest lifetime a caller may ask for.
+pub const MIN_TTL_SECONDS: u64 = 60;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {variable}: {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let secret_source = match (get("VIDEOSDK_SECRET_ID"), get("VIDEOSDK_API_KEY"), get("VIDEOSDK_SECRET")) {
+            (Some(id), _, _) => SecretSource::SecretsManager(id),
+            (None, Some(key), Some(secret)) => SecretSource::Direct(Credentials::new(key, secret)),
+            (None, Some(_), None) => SecretSource::Missing("VIDEOSDK_API_KEY is set but VIDEOSDK_SECRET is not".into()),
+            (None, None, Some(_)) => SecretSource::Missing("VIDEOSDK_SECRET is set but VIDEOSDK_API_KEY is not".into()),
+            (None, None, None) => SecretSource::Missing(
+                "neither VIDEOSDK_SECRET_ID nor VIDEOSDK_API_KEY and VIDEOSDK_SECRET is set".into(),
+            ),
+        };
+
+        let api_endpoint = get("VIDEOSDK_API_ENDPOINT").unwrap_or_else(|| "https://api.videosdk.live".into());
+        let api_endpoint = api_endpoint.trim_end_matches('/').to_owned();
+        if !(api_endpoint.starts_with("https://") || api_endpoint.starts_with("http://")) {
+            return Err(invalid("VIDEOSDK_API_ENDPOINT", "must be an http(s) URL such as https://api.videosdk.live"));
+        }
+        if api_endpoint.ends_with("/v2") {
+            return Err(invalid("VIDEOSDK_API_ENDPOINT", "must not end with /v2; give the base URL only"));
+        }
+
+        let token_max = seconds(&get, "TOKEN_MAX_TTL_SECONDS", 86_400)?;
+        if token_max < MIN_TTL_SECONDS {
+            return Err(invalid("TOKEN_MAX_TTL_SECONDS", "must be at least 60"));
+        }
+        let token_default = seconds(&get, "TOKEN_DEFAULT_TTL_SECONDS", 900)?;
+        if !(MIN_TTL_SECONDS..=token_max).contains(&token_default) {
+            return Err(invalid(
+                "TOKEN_DEFAULT_TTL_SECONDS",
+                &format!("must be between 60 and TOKEN_MAX_TTL_SECONDS ({token_max})"),
+            ));
+        }
+
+        let participant_role = match get("PARTICIPANT_TOKEN_ROLE").as_deref() {
+            None | Some("rtc") => ParticipantRole::Rtc,
+            Some("none") => ParticipantRole::None,
+            Some(_) => return Err(invalid("PARTICIPANT_TOKEN_ROLE", "must be rtc or none")),
+        };
+        let caller_auth = match get("CALLER_AUTH").as_deref() {
+            None | Some("jwt") => CallerAuth::Jwt,
+            Some("none") => CallerAuth::None,
+            Some(_) => return Err(invalid("CALLER_AUTH", "must be jwt or none")),
+        };
+
+        // An explicitly empty ANONYMOUS_PERMISSIONS means "nothing", so read it untrimmed-of-unset.
+        let anonymous_permissions = match lookup("ANONYMOUS_PERMISSIONS") {
+            None => vec![Permission::AllowJoin, Permission::AskJoin],
+            Some(list) => split_list(&list)
+                .map(|name| {
+                    Permission::parse(name).ok_or_else(|| {
+                        invalid("ANONYMOUS_PERMISSIONS", &format!("unknown permission {name:?}; use allow_join, ask_join, allow_mod"))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
+        let moderator_group = get("MODERATOR_GROUP").unwrap_or_else(|| "videosdk-moderators".into());
+        let livestream_allowed_hosts = get("LIVESTREAM_ALLOWED_HOSTS")
+            .map(|v| split_list(&v).map(str::to_ascii_lowercase).collect())
+            .unwrap_or_default();
+
+        let secret_refresh = seconds(&get, "SECRET_REFRESH_SECONDS", 300)?;
+        let upstream_connect_timeout = millis(&get, "VIDEOSDK_CONNECT_TIMEOUT_MS", 3_000)?;
+        let upstream_timeout = millis(&get, "VIDEOSDK_TIMEOUT_MS", 10_000)?;
+        if upstream_connect_timeout > upstream_timeout {
+            return Err(invalid("VIDEOSDK_CONNECT_TIMEOUT_MS", "must not exceed VIDEOSDK_TIMEOUT_MS"));
+        }
+
+        Ok(Config {
+            secret_source,
+            api_endpoint,
+            token_default_ttl: Duration::from_secs(token_default),
+            token_max_ttl: Duration::from_secs(token_max),
+            participant_role,
+            caller_auth,
+            anonymous_permissions,
+            moderator_group,
+            livestream_allowed_hosts,
+            secret_refresh: Duration::from_secs(secret_refresh),
+            upstream_connect_timeout,
+            upstream_timeout,
+        })
+    }
+}
+
+fn invalid(variable: &'static str, reason: &str) -> ConfigError {
+    ConfigError { variable, reason: reason.to_owned() }
+}
+
+fn split_list(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn seconds(get: &impl Fn(&str) -> Option<String>, variable: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match get(variable) {
+        None => Ok(default),
+        Some(v) => v.parse::<u64>().map_err(|_| invalid(variable, &format!("{v:?} is not a whole number of seconds"))),
+    }
+}
+
+fn millis(get: &impl Fn(&str) -> Option<String>, variable: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    match get(variable) {
+        None => Ok(Duration::from_millis(default)),
+        Some(v) => match v.parse::<u64>() {
+            Ok(0) | Err(_) => Err(invalid(variable, &format!("{v:?} is not a positive whole number of milliseconds"))),
+            Ok(ms) => Ok(Duration::from_millis(ms)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = config(&[]).unwrap();
+        assert!(matches!(c.secret_source, SecretSource::Missing(_)));
+        assert_eq!(c.api_endpoint, "https://api.videosdk.live");
+        assert_eq!(c.token_default_ttl, Duration::from_secs(900));
+        assert_eq!(c.token_max_ttl, Duration::from_secs(86_400));
+        assert_eq!(c.participant_role, ParticipantRole::Rtc);
+        assert_eq!(c.caller_auth, CallerAuth::Jwt);
+        assert_eq!(c.anonymous_permissions, vec![Permission::AllowJoin, Permission::AskJoin]);
+        assert_eq!(c.moderator_group, "videosdk-moderators");
+        assert!(c.livestream_allowed_hosts.is_empty());
+        assert_eq!(c.secret_refresh, Duration::from_secs(300));
+        assert_eq!(c.upstream_connect_timeout, Duration::from_secs(3));
+        assert_eq!(c.upstream_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn secret_id_wins_over_direct_credentials() {
+        let c = config(&[("VIDEOSDK_SECRET_ID", "videosdk"), ("VIDEOSDK_API_KEY", "k"), ("VIDEOSDK_SECRET", "s")]).unwrap();
+        assert!(matches!(c.secret_source, SecretSource::SecretsManager(ref id) if id == "videosdk"));
+        let c = config(&[("VIDEOSDK_API_KEY", "k"), ("VIDEOSDK_SECRET", "s")]).unwrap();
+        assert!(matches!(c.secret_source, SecretSource::Direct(ref cr) if cr.api_key() == "k"));
+        let c = config(&[("VIDEOSDK_API_KEY", "k")]).unwrap();
+        assert!(matches!(c.secret_source, SecretSource::Missing(ref why) if why.contains("VIDEOSDK_SECRET")));
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("TOKEN_DEFAULT_TTL_SECONDS", "ten")], "TOKEN_DEFAULT_TTL_SECONDS"),
+            (&[("TOKEN_DEFAULT_TTL_SECONDS", "30")], "TOKEN_DEFAULT_TTL_SECONDS"),
+            (&[("TOKEN_DEFAULT_TTL_SECONDS", "7200"), ("TOKEN_MAX_TTL_SECONDS", "3600")], "TOKEN_DEFAULT_TTL_SECONDS"),
+            (&[("TOKEN_MAX_TTL_SECONDS", "-1")], "TOKEN_MAX_TTL_SECONDS"),
+            (&[("PARTICIPANT_TOKEN_ROLE", "crawler")], "PARTICIPANT_TOKEN_ROLE"),
+            (&[("CALLER_AUTH", "cognito")], "CALLER_AUTH"),
+            (&[("ANONYMOUS_PERMISSIONS", "allow_join,admin")], "ANONYMOUS_PERMISSIONS"),
+            (&[("VIDEOSDK_API_ENDPOINT", "api.videosdk.live")], "VIDEOSDK_API_ENDPOINT"),
+            (&[("VIDEOSDK_API_ENDPOINT", "https://api.videosdk.live/v2")], "VIDEOSDK_API_ENDPOINT"),
+            (&[("SECRET_REFRESH_SECONDS", "5m")], "SECRET_REFRESH_SECONDS"),
+            (&[("VIDEOSDK_TIMEOUT_MS", "0")], "VIDEOSDK_TIMEOUT_MS"),
+        ];
+        for (vars, variable) in cases {
+            let err = config(vars).unwrap_err();
+            assert_eq!(err.variable, *variable, "{vars:?}");
+            assert!(err.to_string().contains(variable));
+        }
+    }
+
+    #[test]
+    fn lists_are_trimmed_and_lowercased() {
+        let c = config(&[
+            ("ANONYMOUS_PERMISSIONS", " ask_join "),
+            ("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com, Live.Twitch.tv ,"),
+            ("VIDEOSDK_API_ENDPOINT", "http://127.0.0.1:8080/"),
+        ])
+        .unwrap();
+        assert_eq!(c.anonymous_permissions, vec![Permission::AskJoin]);
+        assert_eq!(c.livestream_allowed_hosts, vec!["a.rtmp.youtube.com", "live.twitch.tv"]);
+        assert_eq!(c.api_endpoint, "http://127.0.0.1:8080");
+        let none = config(&[("ANONYMOUS_PERMISSIONS", "")]).unwrap();
+        assert!(none.anonymous_permissions.is_empty());
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let c = config(&[("VIDEOSDK_API_KEY", "k"), ("VIDEOSDK_SECRET", "very-secret-value")]).unwrap();
+        assert!(!format!("{c:?}").contains("very-secret-value"));
+    }
+}

@@ -1,0 +1,320 @@
+//! The VideoSDK v2 REST client: base URL, the server's own management token, timeouts, bounded
+//! retries, and the mapping of VideoSDK's answers (in all their body shapes) to [`ApiError`].
+//!
+//! One module per resource (`rooms`, `livestreams`, `hls`) holds the typed requests and answers.
+//! A token sent by a client app never reaches this module.
+
+pub mod hls;
+pub mod livestreams;
+pub mod rooms;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::{Method, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::claims::{SignedToken, TokenBuilder};
+use crate::config::Config;
+use crate::http::ApiError;
+use crate::secret::{Credentials, SecretStore};
+
+/// Lifetime of the management token; it is re-minted this long before it expires.
+const MANAGEMENT_TTL: Duration = Duration::from_secs(600);
+const REMINT_BEFORE_EXPIRY: u64 = 60;
+/// Extra attempts for idempotent (GET) calls on 5xx, timeouts and connection errors.
+const GET_RETRIES: u32 = 2;
+/// Longest upstream message passed on to the caller.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// Characters kept as they are in a path segment (RFC 3986 unreserved).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+pub struct VideoSdk {
+    base: String,
+    http: reqwest::Client,
+    total_timeout: Duration,
+    token: Mutex<Option<CachedToken>>,
+}
+
+struct CachedToken {
+    minted_for: Arc<Credentials>,
+    token: SignedToken,
+}
+
+impl std::fmt::Debug for VideoSdk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VideoSdk").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+/// A path under the API: fixed parts as given, ids percent-encoded.
+pub enum Segment<'a> {
+    Fixed(&'a str),
+    Id(&'a str),
+}
+
+impl VideoSdk {
+    /// Builds the HTTP client (do this during INIT: the TLS setup is the slow part).
+    pub fn new(config: &Config) -> Result<VideoSdk, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.upstream_connect_timeout)
+            .timeout(config.upstream_timeout)
+            .user_agent(concat!("videosdk-lambda/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(VideoSdk {
+            base: config.api_endpoint.clone(),
+            http,
+            total_timeout: config.upstream_timeout,
+            token: Mutex::new(None),
+        })
+    }
+
+    pub fn url(&self, path: &[Segment<'_>]) -> String {
+        let mut url = self.base.clone();
+        for segment in path {
+            url.push('/');
+            match segment {
+                Segment::Fixed(s) => url.push_str(s),
+                Segment::Id(s) => url.extend(utf8_percent_encode(s, SEGMENT)),
+            }
+        }
+        url
+    }
+
+    /// Calls VideoSDK and decodes its JSON answer. `scrub` lists values (stream keys) that must
+    /// not appear in any message passed on from VideoSDK.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        secrets: &SecretStore,
+        method: Method,
+        path: &[Segment<'_>],
+        body: Option<&impl Serialize>,
+        scrub: &[&str],
+    ) -> Result<T, ApiError> {
+        let url = self.url(path);
+        let body = body.map(serde_json::to_vec).transpose().map_err(|_| ApiError::Internal)?;
+        let deadline = Instant::now() + self.total_timeout;
+
+        let credentials = secrets.current().await?;
+        let token = self.management_token(&credentials, false).await?;
+        let mut reply = self.send(&method, &url, body.as_deref(), &token, deadline).await?;
+        if matches!(reply.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            // The secret may have been rotated: read it again, mint anew, try once more.
+            tracing::warn!(status = reply.status.as_u16(), "VideoSDK refused the management token; re-reading the secret and retrying once");
+            let credentials = secrets.refresh().await?;
+            let token = self.management_token(&credentials, true).await?;
+            reply = self.send(&method, &url, body.as_deref(), &token, deadline).await?;
+        }
+        let value = reply.into_result(scrub)?;
+        serde_json::from_value(value).map_err(|e| {
+            tracing::warn!(cause = %e, "VideoSDK answered with an unexpected shape");
+            ApiError::UpstreamError("VideoSDK answered with an unexpected body.".into())
+        })
+    }
+
+    async fn management_token(&self, credentials: &Arc<Credentials>, force: bool) -> Result<String, ApiError> {
+        let mut cached = self.token.lock().await;
+        let now = SystemTime::now();
+        let now_secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        if let Some(c) = cached.as_ref() {
+            let same_secret = Arc::ptr_eq(&c.minted_for, credentials) || *c.minted_for == **credentials;
+            if !force && same_secret && now_secs + REMINT_BEFORE_EXPIRY < c.token.exp {
+                return Ok(c.token.expose().to_owned());
+            }
+        }
+        let token = TokenBuilder::management().ttl(MANAGEMENT_TTL).sign(credentials, now).map_err(|_| ApiError::Internal)?;
+        tracing::debug!(jti = %token.jti, "minted a management token");
+        let exposed = token.expose().to_owned();
+        *cached = Some(CachedToken { minted_for: credentials.clone(), token });
+        Ok(exposed)
+    }
+
+    /// One logical request: GETs are retried on 5xx, timeouts and connection errors while the
+    /// deadline allows; other methods are sent once.
+    async fn send(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<&[u8]>,
+        token: &str,
+        deadline: Instant,
+    ) -> Result<Reply, ApiError> {
+        let retries = if method == Method::GET { GET_RETRIES } else { 0 };
+        let mut attempt = 0;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(ApiError::UpstreamTimeout);
+            }
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .timeout(remaining)
+                .header(header::AUTHORIZATION, token)
+                .header(header::ACCEPT, "application/json");
+            if let Some(body) = body {
+                request = request.header(header::CONTENT_TYPE, "application/json").body(body.to_vec());
+            }
+            let outcome = match request.send().await {
+                Ok(response) => Reply::read(response).await,
+                Err(e) => Err(e),
+            };
+            let retryable = match &outcome {
+                Ok(reply) => reply.status.is_server_error(),
+                Err(e) => e.is_timeout() || e.is_connect() || e.is_request(),
+            };
+            let backoff = backoff(attempt);
+            if retryable && attempt < retries && Instant::now() + backoff < deadline {
+                attempt += 1;
+                tokio::time::sleep(backoff).await;
+                continue;
+            }
+            return outcome.map_err(|e| {
+                if e.is_timeout() {
+                    tracing::warn!(url = %url, "VideoSDK did not answer within the timeout");
+                    ApiError::UpstreamTimeout
+                } else {
+                    tracing::warn!(url = %url, cause = %error_chain(&e), "VideoSDK could not be reached");
+                    ApiError::UpstreamError("VideoSDK could not be reached; retry later.".into())
+                }
+            });
+        }
+    }
+}
+
+/// Exponential backoff with full jitter: 0–100 ms, then 0–200 ms, …
+fn backoff(attempt: u32) -> Duration {
+    let cap_ms = 100u64 << attempt.min(4);
+    let random = uuid::Uuid::new_v4().as_u128() as u64;
+    Duration::from_millis(random % (cap_ms + 1))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+struct Reply {
+    status: StatusCode,
+    retry_after: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    async fn read(response: reqwest::Response) -> Result<Reply, reqwest::Error> {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.bytes().await?.to_vec();
+        Ok(Reply { status, retry_after, body })
+    }
+
+    fn into_result(self, scrub: &[&str]) -> Result<Value, ApiError> {
+        let status = self.status;
+        if status.is_success() {
+            if self.body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_slice(&self.body).map_err(|_| {
+                tracing::warn!(status = status.as_u16(), "VideoSDK answered with a body that is not JSON");
+                ApiError::UpstreamError("VideoSDK answered with a body that could not be read.".into())
+            });
+        }
+        let message = scrubbed(upstream_message(&self.body), scrub);
+        tracing::info!(status = status.as_u16(), upstream_message = %message, "VideoSDK refused the request");
+        let or = |fallback: &str| if message.is_empty() { fallback.to_owned() } else { message.clone() };
+        Err(match status.as_u16() {
+            400 | 422 => ApiError::UpstreamRejected(or("the request was invalid")),
+            401 | 403 => ApiError::UpstreamAuth,
+            402 | 404 => ApiError::NotFound(format!("VideoSDK: {}", or("not found"))),
+            409 => ApiError::Conflict(format!("VideoSDK: {}", or("conflict"))),
+            429 => ApiError::RateLimited { retry_after: self.retry_after },
+            s if s >= 500 => ApiError::UpstreamError(format!("VideoSDK failed ({s}); retry later.")),
+            s => ApiError::UpstreamError(format!("VideoSDK answered {s} unexpectedly.")),
+        })
+    }
+}
+
+/// VideoSDK's message from any of its body shapes: `message`, `error`, `msg`, `statusMessage`
+/// (also nested under `error`), a bare JSON string, or plain text.
+pub fn upstream_message(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let message = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::String(s)) => s,
+        Ok(Value::Object(obj)) => ["message", "error", "msg", "statusMessage"]
+            .iter()
+            .find_map(|k| match obj.get(*k) {
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+                Some(Value::Object(inner)) => inner.get("message").and_then(Value::as_str).map(str::to_owned),
+                _ => None,
+            })
+            .unwrap_or_default(),
+        Ok(_) => String::new(),
+        Err(_) => text.into_owned(),
+    };
+    let message: String = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        let cut: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        message
+    }
+}
+
+fn scrubbed(mut message: String, scrub: &[&str]) -> String {
+    for s in scrub.iter().filter(|s| !s.is_empty()) {
+        message = message.replace(s, "<redacted>");
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_come_from_every_body_shape() {
+        let cases: &[(&str, &str)] = &[
+            (r#"{"message":"Room not found"}"#, "Room not found"),
+            (r#"{"error":"Invalid roomId"}"#, "Invalid roomId"),
+            (r#"{"msg":"Bad request"}"#, "Bad request"),
+            (r#"{"statusMessage":"Not Found","statusCode":404}"#, "Not Found"),
+            (r#"{"error":{"message":"nested"}}"#, "nested"),
+            (r#""Livestream not running""#, "Livestream not running"),
+            ("Invalid meeting id\n", "Invalid meeting id"),
+            (r#"{"code":4004}"#, ""),
+            ("", ""),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(upstream_message(body.as_bytes()), *expected, "{body}");
+        }
+        assert_eq!(upstream_message("x".repeat(1000).as_bytes()).chars().count(), MAX_MESSAGE_CHARS + 1);
+    }
+
+    #[test]
+    fn stream_keys_are_scrubbed_from_messages() {
+        assert_eq!(scrubbed("bad key sk-123 given".into(), &["sk-123"]), "bad key <redacted> given");
+    }
+
+    #[test]
+    fn ids_are_percent_encoded_in_paths() {
+        let config = Config::from_lookup(|k| (k == "VIDEOSDK_API_ENDPOINT").then(|| "http://h:1".into())).unwrap();
+        let client = VideoSdk::new(&config).unwrap();
+        let url = client.url(&[Segment::Fixed("v2/rooms/validate"), Segment::Id("a/b c?")]);
+        assert_eq!(url, "http://h:1/v2/rooms/validate/a%2Fb%20c%3F");
+    }
+}
