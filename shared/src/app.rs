@@ -33,7 +33,9 @@ impl State {
     /// Reads the secret and builds clients. Never fails: a missing secret is answered with 503.
     pub async fn init(config: Config, uses: Uses) -> State {
         if config.caller_auth == CallerAuth::None {
-            tracing::warn!("CALLER_AUTH=none: every caller is anonymous; use this only for local development or behind your own authentication");
+            tracing::warn!(
+                "CALLER_AUTH=none: every caller is anonymous; use this only for local development or behind your own authentication"
+            );
         }
         let secrets = SecretStore::load(&config).await;
         let videosdk = match uses {

@@ -33,7 +33,9 @@ pub fn identify(req: &Request, config: &Config) -> Result<Caller, ApiError> {
                 )
             })?;
             let sub = claims.get("sub").map(|s| s.trim()).filter(|s| !s.is_empty()).ok_or_else(|| {
-                ApiError::Unauthenticated("The caller's token has no \"sub\" claim; use an ID or access token that names the user.".into())
+                ApiError::Unauthenticated(
+                    "The caller's token has no \"sub\" claim; use an ID or access token that names the user.".into(),
+                )
             })?;
             let moderator = ["cognito:groups", "groups"]
                 .iter()

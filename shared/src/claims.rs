@@ -227,8 +227,8 @@ impl TokenBuilder {
     pub fn sign(&self, credentials: &Credentials, now: SystemTime) -> Result<SignedToken, ClaimsError> {
         let claims = self.claims(credentials.api_key(), now)?;
         let key = EncodingKey::from_secret(credentials.secret_bytes());
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
-            .map_err(|_| ClaimsError::Signing)?;
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(|_| ClaimsError::Signing)?;
         Ok(SignedToken { token, jti: claims.jti, iat: claims.iat, exp: claims.exp })
     }
 }
@@ -247,12 +247,7 @@ pub fn rfc3339_utc(unix_seconds: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3_600,
-        (secs % 3_600) / 60,
-        secs % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3_600, (secs % 3_600) / 60, secs % 60)
 }
 
 #[cfg(test)]
@@ -338,14 +333,8 @@ mod tests {
 
     #[test]
     fn ask_join_cannot_be_combined_with_allow_join() {
-        assert_eq!(
-            Permissions::new([Permission::AskJoin, Permission::AllowJoin]),
-            Err(ClaimsError::AskJoinNotAlone)
-        );
-        assert_eq!(
-            Permissions::new([Permission::AllowMod, Permission::AskJoin]),
-            Err(ClaimsError::AskJoinNotAlone)
-        );
+        assert_eq!(Permissions::new([Permission::AskJoin, Permission::AllowJoin]), Err(ClaimsError::AskJoinNotAlone));
+        assert_eq!(Permissions::new([Permission::AllowMod, Permission::AskJoin]), Err(ClaimsError::AskJoinNotAlone));
         assert!(Permissions::new([Permission::AskJoin, Permission::AskJoin]).is_ok());
     }
 

@@ -112,7 +112,10 @@ impl Config {
             Some(list) => split_list(&list)
                 .map(|name| {
                     Permission::parse(name).ok_or_else(|| {
-                        invalid("ANONYMOUS_PERMISSIONS", &format!("unknown permission {name:?}; use allow_join, ask_join, allow_mod"))
+                        invalid(
+                            "ANONYMOUS_PERMISSIONS",
+                            &format!("unknown permission {name:?}; use allow_join, ask_join, allow_mod"),
+                        )
                     })
                 })
                 .collect::<Result<_, _>>()?,
@@ -162,7 +165,11 @@ fn seconds(get: &impl Fn(&str) -> Option<String>, variable: &'static str, defaul
     }
 }
 
-fn millis(get: &impl Fn(&str) -> Option<String>, variable: &'static str, default: u64) -> Result<Duration, ConfigError> {
+fn millis(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
     match get(variable) {
         None => Ok(Duration::from_millis(default)),
         Some(v) => match v.parse::<u64>() {
@@ -201,7 +208,8 @@ mod tests {
 
     #[test]
     fn secret_id_wins_over_direct_credentials() {
-        let c = config(&[("VIDEOSDK_SECRET_ID", "videosdk"), ("VIDEOSDK_API_KEY", "k"), ("VIDEOSDK_SECRET", "s")]).unwrap();
+        let c =
+            config(&[("VIDEOSDK_SECRET_ID", "videosdk"), ("VIDEOSDK_API_KEY", "k"), ("VIDEOSDK_SECRET", "s")]).unwrap();
         assert!(matches!(c.secret_source, SecretSource::SecretsManager(ref id) if id == "videosdk"));
         let c = config(&[("VIDEOSDK_API_KEY", "k"), ("VIDEOSDK_SECRET", "s")]).unwrap();
         assert!(matches!(c.secret_source, SecretSource::Direct(ref cr) if cr.api_key() == "k"));

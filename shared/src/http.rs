@@ -42,7 +42,9 @@ pub enum ApiError {
     UpstreamError(String),
     #[error("VideoSDK did not answer in time; retry later.")]
     UpstreamTimeout,
-    #[error("The server cannot reach its VideoSDK credentials right now; retry shortly. The operator should check the function log.")]
+    #[error(
+        "The server cannot reach its VideoSDK credentials right now; retry shortly. The operator should check the function log."
+    )]
     SecretUnavailable,
     #[error("The server is misconfigured; the operator should check the function log.")]
     Misconfigured,

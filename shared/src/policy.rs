@@ -8,7 +8,11 @@ use crate::http::ApiError;
 use crate::ids::ParticipantId;
 
 /// The permissions a participant token gets: what was asked (default `allow_join`), if allowed.
-pub fn token_permissions(caller: &Caller, requested: Option<Permissions>, config: &Config) -> Result<Permissions, ApiError> {
+pub fn token_permissions(
+    caller: &Caller,
+    requested: Option<Permissions>,
+    config: &Config,
+) -> Result<Permissions, ApiError> {
     let permissions = match requested {
         Some(p) => p,
         None => Permissions::new([Permission::AllowJoin]).map_err(|_| ApiError::Internal)?,

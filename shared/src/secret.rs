@@ -38,15 +38,16 @@ impl Credentials {
     /// Parses a Secrets Manager SecretString: `{"apiKey": "…", "secret": "…"}`.
     /// Error messages describe the shape only, never the content.
     pub fn from_secret_string(text: &str) -> Result<Self, String> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            format!("SecretString is not valid JSON (line {}, column {})", e.line(), e.column())
-        })?;
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| format!("SecretString is not valid JSON (line {}, column {})", e.line(), e.column()))?;
         let obj = value.as_object().ok_or("SecretString is not a JSON object")?;
         let field = |name: &str| match obj.get(name) {
             Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
             Some(serde_json::Value::String(_)) => Err(format!("SecretString field \"{name}\" is empty")),
             Some(_) => Err(format!("SecretString field \"{name}\" is not a string")),
-            None => Err(format!("SecretString has no \"{name}\" field (expected {{\"apiKey\": \"…\", \"secret\": \"…\"}})")),
+            None => {
+                Err(format!("SecretString has no \"{name}\" field (expected {{\"apiKey\": \"…\", \"secret\": \"…\"}})"))
+            }
         };
         Ok(Credentials::new(field("apiKey")?, field("secret")?))
     }
@@ -161,8 +162,12 @@ impl SecretStore {
             }
             Err(cause) => {
                 match &cached.credentials {
-                    Some(_) => tracing::warn!(cause = %cause, "could not re-read the VideoSDK secret; keeping the previous value"),
-                    None => tracing::error!(cause = %cause, "VideoSDK credentials unavailable; answering 503 secret_unavailable"),
+                    Some(_) => {
+                        tracing::warn!(cause = %cause, "could not re-read the VideoSDK secret; keeping the previous value")
+                    }
+                    None => {
+                        tracing::error!(cause = %cause, "VideoSDK credentials unavailable; answering 503 secret_unavailable")
+                    }
                 }
                 cached.credentials.clone().ok_or(SecretUnavailable)
             }
@@ -174,12 +179,9 @@ impl SecretStore {
             Source::Direct(c) => Ok((**c).clone()),
             Source::Missing(why) => Err(why.clone()),
             Source::SecretsManager { client, id } => {
-                let out = client
-                    .get_secret_value()
-                    .secret_id(id)
-                    .send()
-                    .await
-                    .map_err(|e| format!("reading secret {id:?} from Secrets Manager failed: {}", DisplayErrorContext(&e)))?;
+                let out = client.get_secret_value().secret_id(id).send().await.map_err(|e| {
+                    format!("reading secret {id:?} from Secrets Manager failed: {}", DisplayErrorContext(&e))
+                })?;
                 let text = out
                     .secret_string()
                     .ok_or_else(|| format!("secret {id:?} has no SecretString (binary secrets are not supported)"))?;

@@ -74,7 +74,10 @@ impl TokenRequest {
             None => config.token_default_ttl,
             Some(s) if (MIN_TTL_SECONDS..=max).contains(&s) => Duration::from_secs(s),
             Some(_) => {
-                return Err(ApiError::invalid("ttl", format!("ttl must be between {MIN_TTL_SECONDS} and {max} seconds.")));
+                return Err(ApiError::invalid(
+                    "ttl",
+                    format!("ttl must be between {MIN_TTL_SECONDS} and {max} seconds."),
+                ));
             }
         };
 
@@ -85,7 +88,8 @@ impl TokenRequest {
 
 /// A JSON array of names, or a string holding a comma-separated list or a JSON array.
 fn parse_permissions(value: Value) -> Result<Permissions, ApiError> {
-    let wrong_type = || ApiError::invalid("permissions", "permissions must be an array of names or a comma-separated string.");
+    let wrong_type =
+        || ApiError::invalid("permissions", "permissions must be an array of names or a comma-separated string.");
     let names: Vec<String> = match value {
         Value::Array(items) => items
             .into_iter()

@@ -7,10 +7,16 @@ use shared::claims::Claims;
 use shared::testing::{API_KEY, Event, SECRET, body_json, event_file, state};
 use shared::{State, Uses};
 
-const NONE: &[(&str, &str)] = &[("CALLER_AUTH", "none")];
-const JWT: &[(&str, &str)] = &[];
+/// Environment variables for one case.
+type Vars = &'static [(&'static str, &'static str)];
 
-async fn call(vars: &[(&str, &str)], event: lambda_http::Request) -> (u16, Value, lambda_http::Response<lambda_http::Body>) {
+const NONE: Vars = &[("CALLER_AUTH", "none")];
+const JWT: Vars = &[];
+
+async fn call(
+    vars: &[(&str, &str)],
+    event: lambda_http::Request,
+) -> (u16, Value, lambda_http::Response<lambda_http::Body>) {
     let state: State = state(Uses::TokensOnly, vars).await;
     let response = get_token::handler(&state, event).await;
     (response.status().as_u16(), body_json(&response), response)
@@ -36,7 +42,7 @@ fn post(body: &str) -> Event {
 async fn bad_inputs_get_their_4xx_envelope() {
     let long = "a".repeat(129);
     let big_body = format!("{{\"roomId\": \"{}\"}}", "a".repeat(17 * 1024));
-    let cases: Vec<(&str, &[(&str, &str)], Event, u16, &str)> = vec![
+    let cases: Vec<(&str, Vars, Event, u16, &str)> = vec![
         ("malformed json", NONE, post("{\"roomId\": "), 400, "malformed_json"),
         ("json array body", NONE, post("[\"allow_join\"]"), 400, "malformed_json"),
         ("json string body", NONE, post("\"hello\""), 400, "malformed_json"),
@@ -55,7 +61,13 @@ async fn bad_inputs_get_their_4xx_envelope() {
         ("ttl 59", NONE, post(r#"{"ttl": 59}"#), 400, "invalid_field"),
         ("ttl 59 in query", NONE, get("ttl=59"), 400, "invalid_field"),
         ("ttl over max", NONE, post(r#"{"ttl": 86401}"#), 400, "invalid_field"),
-        ("ttl over a lowered max", &[("CALLER_AUTH", "none"), ("TOKEN_MAX_TTL_SECONDS", "3600")], get("ttl=3601"), 400, "invalid_field"),
+        (
+            "ttl over a lowered max",
+            &[("CALLER_AUTH", "none"), ("TOKEN_MAX_TTL_SECONDS", "3600")],
+            get("ttl=3601"),
+            400,
+            "invalid_field",
+        ),
         ("ttl not a number", NONE, post(r#"{"ttl": "ten"}"#), 400, "invalid_field"),
         ("ttl not a number in query", NONE, get("ttl=ten"), 400, "invalid_field"),
         ("ttl negative", NONE, post(r#"{"ttl": -60}"#), 400, "invalid_field"),
@@ -69,7 +81,13 @@ async fn bad_inputs_get_their_4xx_envelope() {
         ("participantId with tab", NONE, post(r#"{"participantId": "a\tb"}"#), 400, "invalid_field"),
         ("peerId with newline", NONE, post(r#"{"peerId": "a\nb"}"#), 400, "invalid_field"),
         ("participantId 129 chars", NONE, get(&format!("participantId={long}")), 400, "invalid_field"),
-        ("participantId and peerId differ", NONE, post(r#"{"participantId": "a", "peerId": "b"}"#), 400, "invalid_field"),
+        (
+            "participantId and peerId differ",
+            NONE,
+            post(r#"{"participantId": "a", "peerId": "b"}"#),
+            400,
+            "invalid_field",
+        ),
         ("unknown body field", NONE, post(r#"{"room": "abc"}"#), 400, "unknown_field"),
         ("unknown query parameter", NONE, get("roomid=abc"), 400, "unknown_field"),
         ("repeated query parameter", NONE, get("roomId=a&roomId=b"), 400, "invalid_field"),
@@ -77,14 +95,38 @@ async fn bad_inputs_get_their_4xx_envelope() {
         ("PUT", NONE, Event::new("PUT", "/get-token"), 405, "method_not_allowed"),
         ("DELETE", NONE, Event::new("DELETE", "/get-token"), 405, "method_not_allowed"),
         ("no authorizer under jwt", JWT, get(""), 401, "unauthenticated"),
-        ("claims without sub under jwt", JWT, get("").claims(json!({"iss": "x", "cognito:groups": "[videosdk-moderators]"})), 401, "unauthenticated"),
+        (
+            "claims without sub under jwt",
+            JWT,
+            get("").claims(json!({"iss": "x", "cognito:groups": "[videosdk-moderators]"})),
+            401,
+            "unauthenticated",
+        ),
         ("empty sub under jwt", JWT, get("").claims(json!({"sub": " "})), 401, "unauthenticated"),
         ("someone else's participantId", JWT, get("participantId=user-2").user("user-1", None), 403, "forbidden"),
         ("someone else's peerId", JWT, post(r#"{"peerId": "user-2"}"#).user("user-1", None), 403, "forbidden"),
-        ("allow_mod for a non-moderator", JWT, post(r#"{"permissions": ["allow_join", "allow_mod"]}"#).user("user-1", Some("[staff]")), 403, "forbidden"),
-        ("allow_mod for a substring group", JWT, get("permissions=allow_mod").user("user-1", Some("[videosdk-moderators-trainee]")), 403, "forbidden"),
+        (
+            "allow_mod for a non-moderator",
+            JWT,
+            post(r#"{"permissions": ["allow_join", "allow_mod"]}"#).user("user-1", Some("[staff]")),
+            403,
+            "forbidden",
+        ),
+        (
+            "allow_mod for a substring group",
+            JWT,
+            get("permissions=allow_mod").user("user-1", Some("[videosdk-moderators-trainee]")),
+            403,
+            "forbidden",
+        ),
         ("allow_mod for an anonymous caller", NONE, get("permissions=allow_mod"), 403, "forbidden"),
-        ("ask_join when anonymous may only allow_join", &[("CALLER_AUTH", "none"), ("ANONYMOUS_PERMISSIONS", "allow_join")], get("permissions=ask_join"), 403, "forbidden"),
+        (
+            "ask_join when anonymous may only allow_join",
+            &[("CALLER_AUTH", "none"), ("ANONYMOUS_PERMISSIONS", "allow_join")],
+            get("permissions=ask_join"),
+            403,
+            "forbidden",
+        ),
     ];
     assert!(cases.len() >= 30);
     for (name, vars, event, status, code) in cases {
@@ -171,9 +213,15 @@ async fn signed_in_user_is_bound_to_its_sub() {
 
 #[tokio::test]
 async fn moderators_get_allow_mod_in_every_group_claim_shape() {
-    for groups in [r#"["staff","videosdk-moderators"]"#, "[staff videosdk-moderators]", "staff,videosdk-moderators", "videosdk-moderators"] {
+    for groups in [
+        r#"["staff","videosdk-moderators"]"#,
+        "[staff videosdk-moderators]",
+        "staff,videosdk-moderators",
+        "videosdk-moderators",
+    ] {
         for claim in ["cognito:groups", "groups"] {
-            let event = post(r#"{"permissions": "allow_join,allow_mod"}"#).claims(json!({"sub": "mod-1", claim: groups}));
+            let event =
+                post(r#"{"permissions": "allow_join,allow_mod"}"#).claims(json!({"sub": "mod-1", claim: groups}));
             let (status, body, _) = call(JWT, event.request()).await;
             assert_eq!(status, 200, "{claim}={groups}: {body}");
             let claims = decode(body["token"].as_str().unwrap());
@@ -227,7 +275,7 @@ async fn missing_credentials_answer_503_not_a_crash() {
 
 #[tokio::test]
 async fn stored_events_get_their_expected_answers() {
-    let cases: &[(&str, &[(&str, &str)], u16, Option<&str>)] = &[
+    let cases: &[(&str, Vars, u16, Option<&str>)] = &[
         ("get-token-anonymous.json", NONE, 200, None),
         ("get-token-anonymous.json", JWT, 401, Some("unauthenticated")),
         ("get-token-query.json", NONE, 200, None),

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
+use shared::State;
 use shared::claims::Claims;
 use shared::secret::SecretStore;
 use shared::testing::{Event, Moto, body_json, capture_logs, config};
-use shared::State;
 
 const GOOD: &str = r#"{"apiKey": "moto-api-key", "secret": "moto-secret-first"}"#;
 const ROTATED: &str = r#"{"apiKey": "moto-api-key", "secret": "moto-secret-second"}"#;
@@ -54,7 +54,8 @@ async fn secret_is_read_once_at_init_and_reused() {
 async fn load_reads_through_the_sdk_at_init() {
     let moto = Moto::start();
     moto.put_secret("videosdk/load", GOOD).await;
-    let store = SecretStore::secrets_manager(moto.client(), "videosdk/load".into(), Duration::from_secs(300), Duration::ZERO);
+    let store =
+        SecretStore::secrets_manager(moto.client(), "videosdk/load".into(), Duration::from_secs(300), Duration::ZERO);
     let credentials = store.current().await.expect("read");
     assert_eq!(credentials.api_key(), "moto-api-key");
     assert_eq!(credentials.secret_bytes(), b"moto-secret-first");

@@ -105,7 +105,10 @@ impl VideoSdk {
         let mut reply = self.send(&method, &url, body.as_deref(), &token, deadline).await?;
         if matches!(reply.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
             // The secret may have been rotated: read it again, mint anew, try once more.
-            tracing::warn!(status = reply.status.as_u16(), "VideoSDK refused the management token; re-reading the secret and retrying once");
+            tracing::warn!(
+                status = reply.status.as_u16(),
+                "VideoSDK refused the management token; re-reading the secret and retrying once"
+            );
             let credentials = secrets.refresh().await?;
             let token = self.management_token(&credentials, true).await?;
             reply = self.send(&method, &url, body.as_deref(), &token, deadline).await?;
@@ -127,7 +130,8 @@ impl VideoSdk {
                 return Ok(c.token.expose().to_owned());
             }
         }
-        let token = TokenBuilder::management().ttl(MANAGEMENT_TTL).sign(credentials, now).map_err(|_| ApiError::Internal)?;
+        let token =
+            TokenBuilder::management().ttl(MANAGEMENT_TTL).sign(credentials, now).map_err(|_| ApiError::Internal)?;
         tracing::debug!(jti = %token.jti, "minted a management token");
         let exposed = token.expose().to_owned();
         *cached = Some(CachedToken { minted_for: credentials.clone(), token });
@@ -214,11 +218,7 @@ struct Reply {
 impl Reply {
     async fn read(response: reqwest::Response) -> Result<Reply, reqwest::Error> {
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let retry_after = response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = response.bytes().await?.to_vec();
         Ok(Reply { status, retry_after, body })
     }

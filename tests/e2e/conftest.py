@@ -1,0 +1,176 @@
+"""Shared fixtures for the end-to-end tests.
+
+They run the release binaries under cargo-lambda's Lambda runtime emulator
+(`cargo lambda watch --only-lambda-apis`), with the secret in a real Secrets Manager
+endpoint (`moto_server`). Every process started here is stopped at the end, also when a
+test fails.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(os.environ.get("E2E_BIN_DIR", ROOT / "target" / "release"))
+VENV_BIN = ROOT / ".venv" / "bin"
+REGION = "us-east-1"
+AWS_ENV = {
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port} within {timeout}s")
+
+
+class Processes:
+    """Starts processes in their own process groups and stops them all."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.procs = []
+
+    def start(self, name, args, env=None, cwd=ROOT):
+        log = open(self.tmp_path / f"{name}.log", "wb")
+        proc = subprocess.Popen(
+            [str(a) for a in args],
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        proc.log_path = self.tmp_path / f"{name}.log"
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self):
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.fixture
+def processes(tmp_path):
+    procs = Processes(tmp_path)
+    yield procs
+    procs.stop_all()
+
+
+def cargo_lambda():
+    found = shutil.which("cargo-lambda") or str(VENV_BIN / "cargo-lambda")
+    return [found, "lambda"]
+
+
+@pytest.fixture
+def moto(processes):
+    port = free_port()
+    proc = processes.start("moto", [VENV_BIN / "moto_server", "-H", "127.0.0.1", "-p", port])
+    wait_for_port(port, proc, "moto_server")
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return endpoint, client
+
+
+class Function:
+    """One release binary served by the Lambda runtime emulator."""
+
+    def __init__(self, name, port, proc):
+        self.name = name
+        self.port = port
+        self.proc = proc
+        self.url = f"http://127.0.0.1:{port}/lambda-url/_"
+
+    def log(self):
+        return self.proc.log_path.read_text(errors="replace")
+
+    def request(self, method, path="/", query="", body=None, headers=None, timeout=30):
+        url = self.url + path + (f"?{query}" if query else "")
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+        if data is not None and "Content-Type" not in (headers or {}):
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return resp.status, dict(resp.headers), json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, dict(err.headers), json.loads(err.read())
+
+    def invoke(self, event_file):
+        """`cargo lambda invoke` with a stored event; returns the Lambda response object."""
+        out = subprocess.run(
+            cargo_lambda() + ["invoke", "--invoke-address", "127.0.0.1", "--output-format", "json", "-P", str(self.port),
+                              "--data-file", str(ROOT / "events" / event_file), "_"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+
+@pytest.fixture
+def start_function(processes):
+    def start(name, env):
+        binary = BIN_DIR / name
+        assert binary.exists(), f"{binary} is missing: build the release binaries first (make test does)"
+        port = free_port()
+        watch = processes.start(
+            f"{name}-runtime",
+            cargo_lambda() + ["watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", port],
+        )
+        wait_for_port(port, watch, "cargo lambda watch")
+        fn_env = {
+            **AWS_ENV,
+            "AWS_LAMBDA_FUNCTION_VERSION": "1",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_FUNCTION_NAME": "_",
+            "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt",
+            **env,
+        }
+        proc = processes.start(name, [binary], env=fn_env)
+        return Function(name, port, proc)
+
+    return start
