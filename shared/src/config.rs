@@ -129,9 +129,8 @@ impl Config {
         let secret_refresh = seconds(&get, "SECRET_REFRESH_SECONDS", 300)?;
         let upstream_connect_timeout = millis(&get, "VIDEOSDK_CONNECT_TIMEOUT_MS", 3_000)?;
         let upstream_timeout = millis(&get, "VIDEOSDK_TIMEOUT_MS", 10_000)?;
-        if upstream_connect_timeout > upstream_timeout {
-            return Err(invalid("VIDEOSDK_CONNECT_TIMEOUT_MS", "must not exceed VIDEOSDK_TIMEOUT_MS"));
-        }
+        // A connect timeout longer than the whole budget would never fire.
+        let upstream_connect_timeout = upstream_connect_timeout.min(upstream_timeout);
 
         Ok(Config {
             secret_source,

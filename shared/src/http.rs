@@ -6,6 +6,7 @@ use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Map, Value, json};
 
+use crate::ids::RoomId;
 use crate::secret::SecretUnavailable;
 
 /// Largest request body accepted.
@@ -254,6 +255,11 @@ impl Fields {
         Ok(Fields { map, origin: Origin::Query })
     }
 
+    /// Fields of a nested JSON object.
+    pub fn from_map(map: Map<String, Value>) -> Fields {
+        Fields { map, origin: Origin::Body }
+    }
+
     /// Query string for GET, JSON body otherwise.
     pub fn from_request(req: &Request) -> Result<Fields, ApiError> {
         if req.method() == Method::GET { Fields::from_query(req) } else { Fields::from_body(req) }
@@ -285,6 +291,22 @@ impl Fields {
             (Some(Value::Number(n)), Origin::Body) => n.as_u64().map(Some).ok_or_else(wrong),
             (Some(Value::String(s)), Origin::Query) => s.trim().parse::<u64>().map(Some).map_err(|_| wrong()),
             _ => Err(wrong()),
+        }
+    }
+
+    /// Removes an optional room id (`A–Z a–z 0–9 - _ .`, 1–128 characters).
+    pub fn take_room_id(&mut self, name: &str) -> Result<Option<RoomId>, ApiError> {
+        self.take_str(name)?
+            .map(|v| RoomId::parse(&v).map_err(|e| ApiError::invalid(name, format!("{name} {e}."))))
+            .transpose()
+    }
+
+    /// Removes a field that must be a JSON object.
+    pub fn take_object(&mut self, name: &str) -> Result<Option<Fields>, ApiError> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Object(map)) => Ok(Some(Fields::from_map(map))),
+            Some(_) => Err(ApiError::invalid(name, format!("\"{name}\" must be a JSON object."))),
         }
     }
 

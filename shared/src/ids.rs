@@ -43,8 +43,34 @@ impl ParticipantId {
     }
 }
 
+/// The host of an absolute URL whose scheme is one of `schemes`, lowercased, without port or
+/// user info. Refuses whitespace, control characters and URLs longer than 2048 bytes.
+pub fn url_host(value: &str, schemes: &[&str]) -> Result<String, IdError> {
+    if value.len() > 2048 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(IdError::Url);
+    }
+    let (scheme, rest) = value.split_once("://").ok_or(IdError::Url)?;
+    if !schemes.iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
+        return Err(IdError::Scheme(schemes.join(" or ")));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    if host.is_empty() || authority.contains('@') {
+        return Err(IdError::Url);
+    }
+    Ok(host.to_ascii_lowercase())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
+    #[error("must be an absolute URL with a host")]
+    Url,
+    #[error("must be a {0} URL")]
+    Scheme(String),
     #[error("must not be empty")]
     Empty,
     #[error("must be at most 128 characters")]
@@ -86,6 +112,19 @@ mod tests {
         assert_eq!(RoomId::parse(""), Err(IdError::Empty));
         for bad in ["a/b", "../x", "a b", "a%2Fb", "é", "a?b", "a#b"] {
             assert!(matches!(RoomId::parse(bad), Err(IdError::Characters(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn url_hosts_are_extracted_and_schemes_enforced() {
+        let rtmp = &["rtmp", "rtmps"];
+        assert_eq!(url_host("rtmp://a.rtmp.youtube.com/live2", rtmp).unwrap(), "a.rtmp.youtube.com");
+        assert_eq!(url_host("RTMPS://Live.Twitch.tv:443/app", rtmp).unwrap(), "live.twitch.tv");
+        assert_eq!(url_host("https://hooks.example.com", &["https"]).unwrap(), "hooks.example.com");
+        assert_eq!(url_host("http://hooks.example.com", &["https"]), Err(IdError::Scheme("https".into())));
+        assert_eq!(url_host("file:///etc/passwd", rtmp), Err(IdError::Scheme("rtmp or rtmps".into())));
+        for bad in ["rtmp://", "rtmp:///x", "rtmp://user@host/x", "rtmp://a b/x", "youtube.com/live"] {
+            assert!(url_host(bad, rtmp).is_err(), "{bad}");
         }
     }
 

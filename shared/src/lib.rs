@@ -10,6 +10,7 @@ pub mod claims;
 pub mod config;
 pub mod http;
 pub mod ids;
+pub mod livestream;
 pub mod policy;
 pub mod secret;
 pub mod videosdk;

@@ -270,3 +270,193 @@ pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
         .finish();
     (logs, tracing::subscriber::set_default(subscriber))
 }
+
+/// A fake VideoSDK REST API (wiremock) that records what it receives.
+pub struct FakeVideoSdk {
+    pub server: wiremock::MockServer,
+}
+
+/// How the fake upstream answers one test case.
+pub enum Upstream {
+    Reply(wiremock::ResponseTemplate),
+    /// Nothing listens at the configured endpoint.
+    Refused,
+}
+
+/// One upstream failure class and the answer the contract requires for it.
+pub struct UpstreamCase {
+    pub name: &'static str,
+    pub upstream: Upstream,
+    pub status: u16,
+    pub code: &'static str,
+    /// Text VideoSDK sent that the answer's message must carry on.
+    pub message: Option<&'static str>,
+}
+
+/// Timeouts used by upstream tests: short, so the slow case stays fast.
+pub const TEST_TIMEOUT_MS: u64 = 1_000;
+
+impl FakeVideoSdk {
+    pub async fn start() -> FakeVideoSdk {
+        FakeVideoSdk { server: wiremock::MockServer::start().await }
+    }
+
+    /// Answers `method path` with `template`.
+    pub async fn on(&self, method: &str, path: &str, template: wiremock::ResponseTemplate) {
+        wiremock::Mock::given(wiremock::matchers::method(method))
+            .and(wiremock::matchers::path(path))
+            .respond_with(template)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// State whose VideoSDK client points at this fake, with short timeouts.
+    pub async fn state(&self, vars: &[(&str, &str)]) -> &'static State {
+        let endpoint = self.server.uri();
+        let timeout = TEST_TIMEOUT_MS.to_string();
+        let mut all: Vec<(&str, &str)> =
+            vec![("VIDEOSDK_API_ENDPOINT", &endpoint), ("VIDEOSDK_TIMEOUT_MS", &timeout), ("VIDEOSDK_CONNECT_TIMEOUT_MS", "500")];
+        all.extend_from_slice(vars);
+        leak(state(Uses::VideoSdkApi, &all).await)
+    }
+
+    pub async fn requests(&self) -> Vec<wiremock::Request> {
+        self.server.received_requests().await.unwrap_or_default()
+    }
+
+    /// The one request received, after checking its `Authorization` header is our own
+    /// crawler token, raw (no `Bearer`).
+    pub async fn only_request(&self) -> wiremock::Request {
+        let requests = self.requests().await;
+        assert_eq!(requests.len(), 1, "exactly one upstream request: {requests:?}");
+        let request = requests.into_iter().next().unwrap();
+        assert_crawler_token(&request, SECRET);
+        request
+    }
+}
+
+/// Keeps a test's state alive for the rest of the test process (handlers borrow it `'static`).
+pub fn leak(state: State) -> &'static State {
+    Box::leak(Box::new(state))
+}
+
+/// Asserts the request carries a valid HS256 management token: `crawler`, version 2,
+/// `allow_join` + `allow_mod`, our API key, signed with `secret`.
+pub fn assert_crawler_token(request: &wiremock::Request, secret: &str) -> crate::claims::Claims {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let header = request.headers.get("authorization").expect("an Authorization header").to_str().unwrap();
+    assert!(!header.starts_with("Bearer"), "VideoSDK wants the raw token");
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.required_spec_claims = ["exp", "iat"].into_iter().map(String::from).collect();
+    let claims = jsonwebtoken::decode::<crate::claims::Claims>(header, &DecodingKey::from_secret(secret.as_bytes()), &validation)
+        .expect("the management token verifies with the secret")
+        .claims;
+    assert_eq!(claims.roles, Some(vec![crate::claims::Role::Crawler]));
+    assert_eq!(claims.version, 2);
+    assert_eq!(claims.apikey, API_KEY);
+    assert_eq!(claims.permissions, vec![crate::claims::Permission::AllowJoin, crate::claims::Permission::AllowMod]);
+    claims
+}
+
+/// The request's JSON body.
+pub fn request_json(request: &wiremock::Request) -> Value {
+    serde_json::from_slice(&request.body).expect("a JSON request body")
+}
+
+/// Every upstream failure class and its answer under the contract's table.
+pub fn upstream_cases() -> Vec<UpstreamCase> {
+    use wiremock::ResponseTemplate as R;
+    let case = |name, upstream, status, code, message| UpstreamCase { name, upstream, status, code, message };
+    vec![
+        case("400 plain text", Upstream::Reply(R::new(400).set_body_string("Invalid request body")), 422, "upstream_rejected", Some("Invalid request body")),
+        case("401", Upstream::Reply(R::new(401).set_body_json(json!({"message": "Token is invalid or expired"}))), 502, "upstream_auth", None),
+        case("403", Upstream::Reply(R::new(403).set_body_json(json!({"error": "forbidden role"}))), 502, "upstream_auth", None),
+        case("402", Upstream::Reply(R::new(402).set_body_json(json!({"statusMessage": "Payment Required"}))), 404, "not_found", None),
+        case("404", Upstream::Reply(R::new(404).set_body_json(json!({"msg": "Room not found"}))), 404, "not_found", Some("Room not found")),
+        case("409", Upstream::Reply(R::new(409).set_body_json(json!({"message": "Livestream already running"}))), 409, "conflict", Some("Livestream already running")),
+        case("422 message", Upstream::Reply(R::new(422).set_body_json(json!({"message": "Please provide streamKey"}))), 422, "upstream_rejected", Some("Please provide streamKey")),
+        case("429 Retry-After", Upstream::Reply(R::new(429).insert_header("Retry-After", "7").set_body_string("slow down")), 429, "rate_limited", None),
+        case("500", Upstream::Reply(R::new(500).set_body_string("<html>Internal Server Error</html>")), 502, "upstream_error", None),
+        case("503", Upstream::Reply(R::new(503).set_body_json(json!("Service Unavailable"))), 502, "upstream_error", None),
+        case("200 not JSON", Upstream::Reply(R::new(200).set_body_string("<html>ok</html>")), 502, "upstream_error", None),
+        case("slower than the timeout", Upstream::Reply(R::new(200).set_body_json(json!({})).set_delay(Duration::from_millis(TEST_TIMEOUT_MS * 3))), 504, "upstream_timeout", None),
+        case("connection refused", Upstream::Refused, 502, "upstream_error", None),
+    ]
+}
+
+/// Runs every upstream failure class against one function and asserts the contract's answer,
+/// that it came within the timeout, and the retry rules (401/403 retried once after a secret
+/// refresh; GET retried on 5xx; POST never retried otherwise). `adjust` lets a function
+/// override the expected answer for a class (e.g. `validate-meeting`'s 400 is 404).
+pub async fn check_upstream_failures<H, F>(
+    handler: H,
+    request: impl Fn() -> Request,
+    method: &str,
+    path: &str,
+    adjust: impl Fn(&mut UpstreamCase),
+) where
+    H: Fn(&'static State, Request) -> F,
+    F: std::future::Future<Output = Response<Body>>,
+{
+    for mut case in upstream_cases() {
+        adjust(&mut case);
+        let fake = FakeVideoSdk::start().await;
+        let state = match &case.upstream {
+            Upstream::Reply(template) => {
+                fake.on(method, path, template.clone()).await;
+                fake.state(&[("CALLER_AUTH", "none")]).await
+            }
+            Upstream::Refused => {
+                let endpoint = format!("http://127.0.0.1:{}", free_port());
+                let timeout = TEST_TIMEOUT_MS.to_string();
+                leak(
+                    state(
+                        Uses::VideoSdkApi,
+                        &[("CALLER_AUTH", "none"), ("VIDEOSDK_API_ENDPOINT", &endpoint), ("VIDEOSDK_TIMEOUT_MS", &timeout)],
+                    )
+                    .await,
+                )
+            }
+        };
+        let started = Instant::now();
+        let response = handler(state, request()).await;
+        let elapsed = started.elapsed();
+        let name = case.name;
+        let body = body_json(&response);
+        assert_eq!(response.status().as_u16(), case.status, "{name}: {body}");
+        assert_eq!(body["error"]["code"], case.code, "{name}: {body}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{name}");
+        assert!(elapsed < Duration::from_millis(TEST_TIMEOUT_MS + 500), "{name}: answered after {elapsed:?}");
+        if let Some(text) = case.message {
+            assert!(body["error"]["message"].as_str().unwrap().contains(text), "{name}: {body}");
+        }
+        if case.code == "rate_limited" {
+            assert_eq!(response.headers()["retry-after"], "7", "{name}");
+        }
+        if let Upstream::Reply(_) = case.upstream {
+            let requests = fake.requests().await;
+            let expected = match (case.code, method) {
+                ("upstream_auth", _) => 2..=2,
+                ("upstream_error", "GET") if name != "200 not JSON" => 1..=3,
+                ("upstream_timeout", _) => 1..=1,
+                _ => 1..=1,
+            };
+            assert!(expected.contains(&requests.len()), "{name}: {} upstream requests", requests.len());
+            for request in &requests {
+                assert_crawler_token(request, SECRET);
+            }
+        }
+    }
+}
+
+/// Matches requests whose `Authorization` header verifies with this secret.
+pub struct SignedWith(pub &'static str);
+
+impl wiremock::Match for SignedWith {
+    fn matches(&self, request: &wiremock::Request) -> bool {
+        use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+        let Some(token) = request.headers.get("authorization").and_then(|v| v.to_str().ok()) else { return false };
+        let validation = Validation::new(Algorithm::HS256);
+        jsonwebtoken::decode::<Value>(token, &DecodingKey::from_secret(self.0.as_bytes()), &validation).is_ok()
+    }
+}

@@ -96,6 +96,20 @@ impl VideoSdk {
         body: Option<&impl Serialize>,
         scrub: &[&str],
     ) -> Result<T, ApiError> {
+        self.call_remapped(secrets, method, path, body, scrub, |_, _| None).await
+    }
+
+    /// [`Self::call`], with `remap` given the first say on a refusal's status and message
+    /// (for resources whose refusals mean something more specific than the general table).
+    pub async fn call_remapped<T: DeserializeOwned>(
+        &self,
+        secrets: &SecretStore,
+        method: Method,
+        path: &[Segment<'_>],
+        body: Option<&impl Serialize>,
+        scrub: &[&str],
+        remap: fn(u16, &str) -> Option<ApiError>,
+    ) -> Result<T, ApiError> {
         let url = self.url(path);
         let body = body.map(serde_json::to_vec).transpose().map_err(|_| ApiError::Internal)?;
         let deadline = Instant::now() + self.total_timeout;
@@ -113,7 +127,7 @@ impl VideoSdk {
             let token = self.management_token(&credentials, true).await?;
             reply = self.send(&method, &url, body.as_deref(), &token, deadline).await?;
         }
-        let value = reply.into_result(scrub)?;
+        let value = reply.into_result(scrub, remap)?;
         serde_json::from_value(value).map_err(|e| {
             tracing::warn!(cause = %e, "VideoSDK answered with an unexpected shape");
             ApiError::UpstreamError("VideoSDK answered with an unexpected body.".into())
@@ -223,7 +237,7 @@ impl Reply {
         Ok(Reply { status, retry_after, body })
     }
 
-    fn into_result(self, scrub: &[&str]) -> Result<Value, ApiError> {
+    fn into_result(self, scrub: &[&str], remap: fn(u16, &str) -> Option<ApiError>) -> Result<Value, ApiError> {
         let status = self.status;
         if status.is_success() {
             if self.body.iter().all(u8::is_ascii_whitespace) {
@@ -236,6 +250,9 @@ impl Reply {
         }
         let message = scrubbed(upstream_message(&self.body), scrub);
         tracing::info!(status = status.as_u16(), upstream_message = %message, "VideoSDK refused the request");
+        if let Some(error) = remap(status.as_u16(), &message) {
+            return Err(error);
+        }
         let or = |fallback: &str| if message.is_empty() { fallback.to_owned() } else { message.clone() };
         Err(match status.as_u16() {
             400 | 422 => ApiError::UpstreamRejected(or("the request was invalid")),

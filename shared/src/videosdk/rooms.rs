@@ -58,5 +58,11 @@ pub async fn create(api: &VideoSdk, secrets: &SecretStore, body: &CreateRoom) ->
 
 pub async fn validate(api: &VideoSdk, secrets: &SecretStore, id: &RoomId) -> Result<Room, ApiError> {
     let path = [Segment::Fixed("v2/rooms/validate"), Segment::Id(id.as_str())];
-    api.call(secrets, Method::GET, &path, None::<&()>, &[]).await
+    api.call_remapped(secrets, Method::GET, &path, None::<&()>, &[], unknown_room).await
+}
+
+/// VideoSDK answers an unknown id with 400 (often plain text), 402 or 404.
+fn unknown_room(status: u16, message: &str) -> Option<ApiError> {
+    let message = if message.is_empty() { "no such room" } else { message };
+    matches!(status, 400 | 402 | 404).then(|| ApiError::NotFound(format!("VideoSDK: {message}")))
 }

@@ -1,0 +1,57 @@
+//! `create-livestream`: starts an RTMP or HLS live stream of a room (contract:
+//! `create-livestream`). Moderators only under `CALLER_AUTH=jwt`; stream keys are never logged
+//! or echoed.
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+use shared::http::{ApiError, Fields, ok, require_method, respond};
+use shared::livestream::{self, StreamType};
+use shared::videosdk::hls::{self, StartHls};
+use shared::videosdk::livestreams::{self, StartRtmp};
+use shared::{State, caller, policy};
+
+pub async fn handler(state: &State, req: Request) -> Response<Body> {
+    respond(create_livestream(state, &req).await)
+}
+
+async fn create_livestream(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
+    require_method(req, &[Method::POST])?;
+    let caller = caller::identify(req, &state.config)?;
+    policy::require_moderator(&caller, &state.config)?;
+
+    let mut fields = Fields::from_body(req)?;
+    fields.ignore(&["token"]);
+    let kind = livestream::take_type(&mut fields)?;
+    let room = livestream::take_room(&mut fields)?;
+    let outputs = livestream::take_outputs(&mut fields, &state.config)?;
+    let config = livestream::take_config(&mut fields)?;
+    let template_url = livestream::take_template_url(&mut fields)?;
+    fields.finish()?;
+
+    let api = state.videosdk()?;
+    let room_id = room.as_str().to_owned();
+    let mut answer = json!({"roomId": room_id, "type": kind.as_str(), "status": "started"});
+    match kind {
+        StreamType::Rtmp => {
+            let outputs = outputs.ok_or_else(|| {
+                ApiError::invalid("outputs", "outputs is required for an rtmp stream: 1 to 5 {\"url\", \"streamKey\"}.")
+            })?;
+            let count = outputs.len();
+            livestreams::start(api, &state.secrets, &StartRtmp { room_id, outputs, config, template_url }).await?;
+            shared::tracing::info!(room_id = %room.as_str(), outputs = count, "started an RTMP live stream");
+        }
+        StreamType::Hls => {
+            if outputs.is_some() {
+                return Err(ApiError::invalid("outputs", "outputs applies to rtmp streams only; omit it for hls."));
+            }
+            let started = hls::start(api, &state.secrets, &StartHls { room_id, config, template_url }).await?;
+            answer["playbackHlsUrl"] = json!(started.playback_hls_url);
+            answer["livestreamUrl"] = json!(started.livestream_url);
+            answer["sessionId"] = json!(started.session_id);
+            shared::tracing::info!(room_id = %room.as_str(), "started an HLS live stream");
+        }
+    }
+    Ok(ok(&answer))
+}

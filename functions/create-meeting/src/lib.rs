@@ -1,0 +1,122 @@
+//! `create-meeting`: creates a VideoSDK room with the server's own management token
+//! (contract: `create-meeting`). Only whitelisted fields are forwarded.
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+use shared::http::{ApiError, Fields, ok, require_method, respond};
+use shared::ids::url_host;
+use shared::videosdk::rooms::{self, AutoCloseConfig, CreateRoom, Webhook};
+use shared::{State, caller};
+
+pub async fn handler(state: &State, req: Request) -> Response<Body> {
+    respond(create_meeting(state, &req).await)
+}
+
+async fn create_meeting(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
+    require_method(req, &[Method::POST])?;
+    caller::identify(req, &state.config)?;
+    let body = parse(Fields::from_body(req)?)?;
+    let room = rooms::create(state.videosdk()?, &state.secrets, &body).await?;
+    shared::tracing::info!(room_id = %room.room_id, "created a room");
+    Ok(ok(&json!({
+        "roomId": room.room_id,
+        "meetingId": room.room_id,
+        "customRoomId": room.custom_room_id,
+        "disabled": room.disabled,
+        "createdAt": room.created_at,
+    })))
+}
+
+const WEBHOOK_EVENTS: &[&str] = &[
+    "participant-joined",
+    "participant-left",
+    "session-started",
+    "session-ended",
+    "recording-starting",
+    "recording-started",
+    "recording-stopping",
+    "recording-stopped",
+    "recording-failed",
+    "livestream-starting",
+    "livestream-started",
+    "livestream-stopping",
+    "livestream-stopped",
+    "livestream-failed",
+    "hls-starting",
+    "hls-started",
+    "hls-playable",
+    "hls-stopping",
+    "hls-stopped",
+    "hls-failed",
+];
+
+fn parse(mut fields: Fields) -> Result<CreateRoom, ApiError> {
+    // Older client apps send their own token and the discontinued region: accepted, never forwarded.
+    fields.ignore(&["token", "region"]);
+    let custom_room_id = fields.take_room_id("customRoomId")?.map(|id| id.as_str().to_owned());
+    let webhook = fields.take_object("webhook")?.map(webhook).transpose()?;
+    let auto_close_config = fields.take_object("autoCloseConfig")?.map(auto_close).transpose()?;
+    let geo_fence = fields.take_str("geoFence")?.map(geo_fence).transpose()?;
+    fields.finish()?;
+    Ok(CreateRoom { custom_room_id, webhook, auto_close_config, geo_fence })
+}
+
+fn webhook(mut fields: Fields) -> Result<Webhook, ApiError> {
+    let end_point = fields
+        .take_str("endPoint")
+        .map_err(|_| ApiError::invalid("webhook.endPoint", "webhook.endPoint must be a string."))?
+        .ok_or_else(|| ApiError::invalid("webhook.endPoint", "webhook.endPoint is required."))?;
+    url_host(&end_point, &["https"])
+        .map_err(|e| ApiError::invalid("webhook.endPoint", format!("webhook.endPoint {e}.")))?;
+    let events = match fields.take("events") {
+        None => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(s) if WEBHOOK_EVENTS.contains(&s.as_str()) => Ok(s),
+                    other => Err(ApiError::invalid(
+                        "webhook.events",
+                        format!("webhook.events: {other} is not a VideoSDK webhook event."),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(_) => return Err(ApiError::invalid("webhook.events", "webhook.events must be an array of event names.")),
+    };
+    nested_finish(fields, "webhook")?;
+    Ok(Webhook { end_point, events })
+}
+
+fn auto_close(mut fields: Fields) -> Result<AutoCloseConfig, ApiError> {
+    let kind = match fields.take_str("type").map_err(|_| type_error())?.as_deref() {
+        Some(t @ ("session-ends" | "session-end-and-deactivate")) => t.to_owned(),
+        Some(_) | None => return Err(type_error()),
+    };
+    let duration = fields
+        .take_u64("duration")
+        .map_err(|_| ApiError::invalid("autoCloseConfig.duration", "autoCloseConfig.duration must be a whole number."))?;
+    nested_finish(fields, "autoCloseConfig")?;
+    Ok(AutoCloseConfig { kind, duration })
+}
+
+fn type_error() -> ApiError {
+    ApiError::invalid(
+        "autoCloseConfig.type",
+        "autoCloseConfig.type is required: \"session-ends\" or \"session-end-and-deactivate\".",
+    )
+}
+
+fn geo_fence(value: String) -> Result<String, ApiError> {
+    let ok = (1..=16).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok { Ok(value) } else { Err(ApiError::invalid("geoFence", "geoFence must be a region code such as us002.")) }
+}
+
+fn nested_finish(fields: Fields, parent: &str) -> Result<(), ApiError> {
+    fields.finish().map_err(|e| match e {
+        ApiError::UnknownField(name) => ApiError::UnknownField(format!("{parent}.{name}")),
+        other => other,
+    })
+}

@@ -1,0 +1,177 @@
+//! `create-meeting` against a fake VideoSDK: what we answer and exactly what VideoSDK receives.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shared::secret::SecretStore;
+use shared::testing::{
+    Event, FakeVideoSdk, Moto, SignedWith, assert_crawler_token, body_json, check_upstream_failures, event_file,
+    request_json,
+};
+use wiremock::{Mock, ResponseTemplate, matchers};
+
+const ROOM: &str = r#"{"roomId":"abcd-efgh-ijkl","customRoomId":"weekly-standup","userId":"5f7e","disabled":false,
+"createdAt":"2026-11-23T11:00:00.000Z","updatedAt":"2026-11-23T11:00:00.000Z","id":"623d",
+"links":{"get_room":"https://api.videosdk.live/v2/rooms/abcd-efgh-ijkl"}}"#;
+
+fn room_reply() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(ROOM, "application/json")
+}
+
+fn post(body: Value) -> Event {
+    Event::post("/create-meeting").json(body)
+}
+
+#[tokio::test]
+async fn creates_a_room_forwarding_only_whitelisted_fields() {
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/rooms", room_reply()).await;
+    let state = fake.state(&[("CALLER_AUTH", "none")]).await;
+    let request = post(json!({
+        "customRoomId": "weekly-standup",
+        "webhook": {"endPoint": "https://hooks.example.com/videosdk", "events": ["session-ended", "participant-joined"]},
+        "autoCloseConfig": {"type": "session-end-and-deactivate", "duration": 30},
+        "geoFence": "eu001",
+        "token": "client-token-must-not-travel",
+        "region": "sg001"
+    }));
+    let response = create_meeting::handler(state, request.request()).await;
+    let body = body_json(&response);
+    assert_eq!(response.status(), 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"roomId": "abcd-efgh-ijkl", "meetingId": "abcd-efgh-ijkl", "customRoomId": "weekly-standup",
+               "disabled": false, "createdAt": "2026-11-23T11:00:00.000Z"})
+    );
+    let upstream = fake.only_request().await;
+    assert_eq!(upstream.method.as_str(), "POST");
+    assert_eq!(upstream.url.path(), "/v2/rooms");
+    assert_eq!(upstream.headers["content-type"], "application/json");
+    assert_ne!(upstream.headers["authorization"], "client-token-must-not-travel");
+    assert_eq!(
+        request_json(&upstream),
+        json!({
+            "customRoomId": "weekly-standup",
+            "webhook": {"endPoint": "https://hooks.example.com/videosdk", "events": ["session-ended", "participant-joined"]},
+            "autoCloseConfig": {"type": "session-end-and-deactivate", "duration": 30},
+            "geoFence": "eu001"
+        })
+    );
+}
+
+#[tokio::test]
+async fn an_empty_body_creates_a_plain_room() {
+    for body in ["", "{}"] {
+        let fake = FakeVideoSdk::start().await;
+        fake.on("POST", "/v2/rooms", room_reply()).await;
+        let state = fake.state(&[("CALLER_AUTH", "none")]).await;
+        let response = create_meeting::handler(state, Event::post("/create-meeting").body(body).request()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(request_json(&fake.only_request().await), json!({}));
+    }
+}
+
+#[tokio::test]
+async fn stored_events_create_rooms_for_signed_in_callers() {
+    for file in ["create-meeting.json", "create-meeting-legacy-client.json"] {
+        let fake = FakeVideoSdk::start().await;
+        fake.on("POST", "/v2/rooms", room_reply()).await;
+        let state = fake.state(&[]).await;
+        let response = create_meeting::handler(state, event_file(file)).await;
+        assert_eq!(response.status(), 200, "{file}: {}", body_json(&response));
+        let sent = request_json(&fake.only_request().await);
+        assert!(sent.get("token").is_none() && sent.get("region").is_none(), "{file}: {sent}");
+    }
+    let fake = FakeVideoSdk::start().await;
+    let state = fake.state(&[]).await;
+    let response = create_meeting::handler(state, event_file("create-meeting-missing-identity.json")).await;
+    assert_eq!(response.status(), 401);
+    assert!(fake.requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_anything_reaches_videosdk() {
+    let long = "a".repeat(129);
+    let cases: Vec<(&str, Event, u16, &str)> = vec![
+        ("malformed json", Event::post("/create-meeting").body("{"), 400, "malformed_json"),
+        ("array body", Event::post("/create-meeting").body("[]"), 400, "malformed_json"),
+        ("unknown field", post(json!({"name": "x"})), 400, "unknown_field"),
+        ("unknown webhook field", post(json!({"webhook": {"endPoint": "https://h.example.com", "secret": "x"}})), 400, "unknown_field"),
+        ("customRoomId a number", post(json!({"customRoomId": 5})), 400, "invalid_field"),
+        ("customRoomId ../x", post(json!({"customRoomId": "../x"})), 400, "invalid_field"),
+        ("customRoomId a b", post(json!({"customRoomId": "a b"})), 400, "invalid_field"),
+        ("customRoomId 129 chars", post(json!({"customRoomId": long})), 400, "invalid_field"),
+        ("webhook not an object", post(json!({"webhook": "https://h.example.com"})), 400, "invalid_field"),
+        ("webhook http", post(json!({"webhook": {"endPoint": "http://h.example.com/hook"}})), 400, "invalid_field"),
+        ("webhook without endPoint", post(json!({"webhook": {"events": ["session-ended"]}})), 400, "invalid_field"),
+        ("webhook endpoint key spelled endpoint", post(json!({"webhook": {"endpoint": "https://h.example.com"}})), 400, "invalid_field"),
+        ("webhook unknown event", post(json!({"webhook": {"endPoint": "https://h.example.com", "events": ["everything"]}})), 400, "invalid_field"),
+        ("autoCloseConfig without type", post(json!({"autoCloseConfig": {"duration": 10}})), 400, "invalid_field"),
+        ("autoCloseConfig unknown type", post(json!({"autoCloseConfig": {"type": "never"}})), 400, "invalid_field"),
+        ("autoCloseConfig duration text", post(json!({"autoCloseConfig": {"type": "session-ends", "duration": "10"}})), 400, "invalid_field"),
+        ("geoFence a list", post(json!({"geoFence": ["us002"]})), 400, "invalid_field"),
+        ("geoFence with spaces", post(json!({"geoFence": "us 002"})), 400, "invalid_field"),
+        ("body over 16 KiB", post(json!({"customRoomId": "a".repeat(17_000)})), 413, "payload_too_large"),
+        ("GET", Event::get("/create-meeting"), 405, "method_not_allowed"),
+    ];
+    for (name, event, status, code) in cases {
+        let fake = FakeVideoSdk::start().await;
+        let state = fake.state(&[("CALLER_AUTH", "none")]).await;
+        let response = create_meeting::handler(state, event.request()).await;
+        let body = body_json(&response);
+        assert_eq!(response.status().as_u16(), status, "{name}: {body}");
+        assert_eq!(body["error"]["code"], code, "{name}: {body}");
+        assert!(fake.requests().await.is_empty(), "{name}: VideoSDK was called");
+    }
+}
+
+#[tokio::test]
+async fn callers_need_an_identity_under_jwt() {
+    let fake = FakeVideoSdk::start().await;
+    let state = fake.state(&[]).await;
+    let response = create_meeting::handler(state, post(json!({})).request()).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(body_json(&response)["error"]["code"], "unauthenticated");
+    assert!(fake.requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn every_upstream_failure_maps_to_the_contract() {
+    check_upstream_failures(create_meeting::handler, || post(json!({})).request(), "POST", "/v2/rooms", |_| {}).await;
+}
+
+#[tokio::test]
+async fn a_401_after_rotation_rereads_the_secret_and_retries_once() {
+    let moto = Moto::start();
+    moto.put_secret("videosdk/rotating", r#"{"apiKey": "test-api-key", "secret": "old-secret-value"}"#).await;
+    let fake = FakeVideoSdk::start().await;
+    Mock::given(matchers::method("POST"))
+        .and(matchers::path("/v2/rooms"))
+        .and(SignedWith("new-secret-value"))
+        .respond_with(room_reply())
+        .mount(&fake.server)
+        .await;
+    fake.on("POST", "/v2/rooms", ResponseTemplate::new(401).set_body_string("Token is invalid or expired")).await;
+
+    let base = fake.state(&[("CALLER_AUTH", "none")]).await;
+    let secrets = SecretStore::secrets_manager(
+        moto.client(),
+        "videosdk/rotating".into(),
+        Duration::from_secs(300),
+        Duration::ZERO,
+    );
+    secrets.current().await.expect("INIT read");
+    let state = shared::testing::leak(shared::State {
+        config: base.config.clone(),
+        secrets,
+        videosdk: Some(shared::videosdk::VideoSdk::new(&base.config).unwrap()),
+    });
+    moto.put_secret("videosdk/rotating", r#"{"apiKey": "test-api-key", "secret": "new-secret-value"}"#).await;
+
+    let response = create_meeting::handler(state, post(json!({})).request()).await;
+    assert_eq!(response.status(), 200, "{}", body_json(&response));
+    let requests = fake.requests().await;
+    assert_eq!(requests.len(), 2);
+    assert_crawler_token(&requests[0], "old-secret-value");
+    assert_crawler_token(&requests[1], "new-secret-value");
+}

@@ -1,0 +1,6 @@
+//! `end-livestream` Lambda: INIT, then serve.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::app::run(shared::Uses::VideoSdkApi, end_livestream::handler).await
+}

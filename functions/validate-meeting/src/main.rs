@@ -1,0 +1,6 @@
+//! `validate-meeting` Lambda: INIT, then serve.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::app::run(shared::Uses::VideoSdkApi, validate_meeting::handler).await
+}

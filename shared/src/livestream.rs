@@ -1,0 +1,120 @@
+//! What a `create-livestream` or `end-livestream` body may hold: the stream type, the room, RTMP
+//! outputs (scheme, allowed host, stream key) and the composition `config`. Parsing only; the
+//! upstream calls are in `videosdk::livestreams` and `videosdk::hls`.
+
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::http::{ApiError, Fields};
+use crate::ids::{RoomId, url_host};
+use crate::videosdk::livestreams::Output;
+
+/// Most RTMP destinations one stream may push to.
+pub const MAX_OUTPUTS: usize = 5;
+const MAX_STREAM_KEY_CHARS: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamType {
+    Rtmp,
+    Hls,
+}
+
+impl StreamType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamType::Rtmp => "rtmp",
+            StreamType::Hls => "hls",
+        }
+    }
+}
+
+/// `type`: `rtmp` (default) or `hls`.
+pub fn take_type(fields: &mut Fields) -> Result<StreamType, ApiError> {
+    match fields.take_str("type")?.as_deref() {
+        None | Some("rtmp") => Ok(StreamType::Rtmp),
+        Some("hls") => Ok(StreamType::Hls),
+        Some(_) => Err(ApiError::invalid("type", "type must be \"rtmp\" or \"hls\".")),
+    }
+}
+
+/// `roomId`, required.
+pub fn take_room(fields: &mut Fields) -> Result<RoomId, ApiError> {
+    fields.take_room_id("roomId")?.ok_or_else(|| ApiError::invalid("roomId", "roomId is required."))
+}
+
+/// `outputs` (alias `restream`): 1–5 `{"url": "rtmp(s)://…", "streamKey": "…"}`, each host allowed
+/// by `LIVESTREAM_ALLOWED_HOSTS`. Error messages never repeat a stream key.
+pub fn take_outputs(fields: &mut Fields, config: &Config) -> Result<Option<Vec<Output>>, ApiError> {
+    let (name, value) = match (fields.take("outputs"), fields.take("restream")) {
+        (Some(_), Some(_)) => return Err(ApiError::invalid("outputs", "Give outputs or its alias restream, not both.")),
+        (Some(v), None) => ("outputs", v),
+        (None, Some(v)) => ("restream", v),
+        (None, None) => return Ok(None),
+    };
+    let Value::Array(items) = value else {
+        return Err(ApiError::invalid(name, format!("{name} must be an array of {{\"url\", \"streamKey\"}} objects.")));
+    };
+    if items.is_empty() || items.len() > MAX_OUTPUTS {
+        return Err(ApiError::invalid(name, format!("{name} must hold 1 to {MAX_OUTPUTS} entries.")));
+    }
+    items.into_iter().enumerate().map(|(i, item)| output(name, i, item, config)).collect::<Result<_, _>>().map(Some)
+}
+
+fn output(list: &str, index: usize, item: Value, config: &Config) -> Result<Output, ApiError> {
+    let field = |key: &str| format!("{list}[{index}].{key}");
+    let Value::Object(map) = item else {
+        return Err(ApiError::invalid(&format!("{list}[{index}]"), format!("{list}[{index}] must be an object.")));
+    };
+    let mut item = Fields::from_map(map);
+    let url = item.take_str("url").map_err(|_| ApiError::invalid(&field("url"), "url must be a string."))?;
+    let url = url.ok_or_else(|| ApiError::invalid(&field("url"), format!("{} is required.", field("url"))))?;
+    let host = url_host(&url, &["rtmp", "rtmps"])
+        .map_err(|e| ApiError::invalid(&field("url"), format!("{} {e}.", field("url"))))?;
+    if !config.livestream_allowed_hosts.is_empty() && !config.livestream_allowed_hosts.contains(&host) {
+        return Err(ApiError::Forbidden(format!(
+            "{} pushes to {host}, which is not in LIVESTREAM_ALLOWED_HOSTS.",
+            field("url")
+        )));
+    }
+    let key = match item.take("streamKey") {
+        Some(Value::String(k)) if !k.trim().is_empty() && k.chars().count() <= MAX_STREAM_KEY_CHARS => k,
+        Some(Value::String(_)) => {
+            return Err(ApiError::invalid(&field("streamKey"), format!("{} must be 1 to 512 characters.", field("streamKey"))));
+        }
+        Some(_) => return Err(ApiError::invalid(&field("streamKey"), format!("{} must be a string.", field("streamKey")))),
+        None => return Err(ApiError::invalid(&field("streamKey"), format!("{} is required.", field("streamKey")))),
+    };
+    item.finish().map_err(|e| match e {
+        ApiError::UnknownField(name) => ApiError::UnknownField(format!("{list}[{index}].{name}")),
+        other => other,
+    })?;
+    Ok(Output { url, stream_key: key })
+}
+
+/// `config`: the composition settings VideoSDK documents, passed on as given.
+pub fn take_config(fields: &mut Fields) -> Result<Option<Value>, ApiError> {
+    const KEYS: [&str; 5] = ["layout", "theme", "mode", "quality", "orientation"];
+    match fields.take("config") {
+        None => Ok(None),
+        Some(Value::Object(map)) => {
+            if let Some(key) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+                return Err(ApiError::UnknownField(format!("config.{key}")));
+            }
+            for (key, value) in &map {
+                let ok = if key == "layout" { value.is_object() } else { value.is_string() };
+                if !ok {
+                    return Err(ApiError::invalid(&format!("config.{key}"), format!("config.{key} has the wrong type.")));
+                }
+            }
+            Ok(Some(Value::Object(map)))
+        }
+        Some(_) => Err(ApiError::invalid("config", "config must be a JSON object.")),
+    }
+}
+
+/// `templateUrl`: an https URL.
+pub fn take_template_url(fields: &mut Fields) -> Result<Option<String>, ApiError> {
+    let Some(url) = fields.take_str("templateUrl")? else { return Ok(None) };
+    url_host(&url, &["https"]).map_err(|e| ApiError::invalid("templateUrl", format!("templateUrl {e}.")))?;
+    Ok(Some(url))
+}

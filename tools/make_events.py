@@ -1,0 +1,95 @@
+"""Writes the API Gateway HTTP API (payload 2.0) sample events in events/.
+
+Run `python3 tools/make_events.py` after changing an event here; tests read the files.
+"""
+
+import json
+from pathlib import Path
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE"
+USER = "6b1f0c3e-5d2a-4f7b-9a8e-1c2d3e4f5a6b"
+MODERATOR = "0d9c8b7a-6f5e-4d3c-2b1a-0f9e8d7c6b5a"
+
+
+def event(method, route, path, query="", body=None, claims=None, path_params=None):
+    ctx = {
+        "accountId": "123456789012", "apiId": "a1b2c3d4e5",
+        "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "domainPrefix": "a1b2c3d4e5",
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7",
+                 "userAgent": "Mozilla/5.0"},
+        "requestId": "Jm1aXhkqIAMEV0A=", "routeKey": f"{method} {route}", "stage": "$default",
+        "time": "23/Nov/2026:11:00:00 +0000", "timeEpoch": 1795345200000,
+    }
+    if claims is not None:
+        ctx["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    headers = {"accept": "application/json", "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+               "origin": "http://localhost:3000", "user-agent": "Mozilla/5.0"}
+    if claims is not None:
+        headers["authorization"] = "Bearer <the caller's ID token, verified by API Gateway>"
+    e = {"version": "2.0", "routeKey": f"{method} {route}", "rawPath": path, "rawQueryString": query,
+         "headers": headers, "requestContext": ctx, "isBase64Encoded": False}
+    if query:
+        e["queryStringParameters"] = dict(part.partition("=")[::2] for part in query.split("&"))
+    if body is not None:
+        headers["content-type"] = "application/json"
+        e["body"] = json.dumps(body)
+    if path_params:
+        e["pathParameters"] = path_params
+    return e
+
+
+def user(sub, groups=None):
+    c = {"sub": sub, "iss": ISSUER, "aud": "3n4b5urk1ft4fl3mg5e62d9ado", "token_use": "id",
+         "auth_time": "1795345100", "exp": "1795348700", "iat": "1795345100", "email": f"{sub[:8]}@example.com"}
+    if groups is not None:
+        c["cognito:groups"] = groups
+    return c
+
+
+MOD = user(MODERATOR, "[videosdk-moderators staff]")
+STAFF = user(USER, "[staff]")
+LEGACY_TOKEN = "eyJhbGciOiJIUzI1NiJ9.client-sent-token.never-forwarded"
+RTMP_BODY = {"roomId": "abcd-efgh-ijkl", "type": "rtmp",
+             "outputs": [{"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": "sample-stream-key-0000"}],
+             "config": {"layout": {"type": "GRID", "priority": "SPEAKER", "gridSize": 4}, "theme": "DARK"}}
+
+FILES = {
+    "get-token-anonymous.json": event("GET", "/get-token", "/get-token"),
+    "get-token-query.json": event("GET", "/get-token", "/get-token",
+                                  "roomId=abcd-efgh-ijkl&participantId=guest-42&permissions=ask_join&ttl=600"),
+    "get-token-post.json": event("POST", "/get-token", "/get-token", body={
+        "roomId": "abcd-efgh-ijkl", "participantId": "guest-42", "permissions": ["allow_join"], "ttl": 3600}),
+    "get-token-user.json": event("GET", "/get-token", "/get-token", "roomId=abcd-efgh-ijkl", claims=STAFF),
+    "get-token-moderator.json": event("POST", "/get-token", "/get-token", body={
+        "permissions": ["allow_join", "allow_mod"], "roomId": "abcd-efgh-ijkl"}, claims=MOD),
+    "get-token-user-asks-allow-mod.json": event("POST", "/get-token", "/get-token", body={
+        "permissions": ["allow_join", "allow_mod"]}, claims=STAFF),
+    "get-token-missing-identity.json": event("GET", "/get-token", "/get-token", claims={
+        "iss": ISSUER, "token_use": "access", "client_id": "3n4b5urk1ft4fl3mg5e62d9ado"}),
+    "create-meeting.json": event("POST", "/create-meeting", "/create-meeting", body={
+        "customRoomId": "weekly-standup", "autoCloseConfig": {"type": "session-ends", "duration": 60}}, claims=STAFF),
+    "create-meeting-legacy-client.json": event("POST", "/create-meeting", "/create-meeting", body={
+        "token": LEGACY_TOKEN, "region": "sg001"}, claims=STAFF),
+    "create-meeting-missing-identity.json": event("POST", "/create-meeting", "/create-meeting", body={}),
+    "validate-meeting.json": event("POST", "/validate-meeting/{meetingId}", "/validate-meeting/abcd-efgh-ijkl",
+                                   body={"token": LEGACY_TOKEN}, claims=STAFF,
+                                   path_params={"meetingId": "abcd-efgh-ijkl"}),
+    "validate-meeting-get.json": event("GET", "/validate-meeting/{meetingId}", "/validate-meeting/abcd-efgh-ijkl",
+                                       claims=STAFF, path_params={"meetingId": "abcd-efgh-ijkl"}),
+    "create-livestream-rtmp.json": event("POST", "/create-livestream", "/create-livestream", body=RTMP_BODY, claims=MOD),
+    "create-livestream-hls.json": event("POST", "/create-livestream", "/create-livestream", body={
+        "roomId": "abcd-efgh-ijkl", "type": "hls", "config": {"orientation": "landscape", "quality": "high"}},
+        claims=MOD),
+    "create-livestream-not-moderator.json": event("POST", "/create-livestream", "/create-livestream",
+                                                  body=RTMP_BODY, claims=STAFF),
+    "end-livestream.json": event("POST", "/end-livestream", "/end-livestream", body={
+        "roomId": "abcd-efgh-ijkl", "type": "rtmp"}, claims=MOD),
+    "end-livestream-hls.json": event("POST", "/end-livestream", "/end-livestream", body={
+        "roomId": "abcd-efgh-ijkl", "type": "hls"}, claims=MOD),
+}
+
+if __name__ == "__main__":
+    for name, e in FILES.items():
+        (EVENTS / name).write_text(json.dumps(e, indent=2) + "\n")
+    print(f"wrote {len(FILES)} events to {EVENTS}")
