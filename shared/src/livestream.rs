@@ -46,7 +46,9 @@ pub fn take_room(fields: &mut Fields) -> Result<RoomId, ApiError> {
 /// by `LIVESTREAM_ALLOWED_HOSTS`. Error messages never repeat a stream key.
 pub fn take_outputs(fields: &mut Fields, config: &Config) -> Result<Option<Vec<Output>>, ApiError> {
     let (name, value) = match (fields.take("outputs"), fields.take("restream")) {
-        (Some(_), Some(_)) => return Err(ApiError::invalid("outputs", "Give outputs or its alias restream, not both.")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid("outputs", "Give outputs or its alias restream, not both."));
+        }
         (Some(v), None) => ("outputs", v),
         (None, Some(v)) => ("restream", v),
         (None, None) => return Ok(None),
@@ -79,9 +81,14 @@ fn output(list: &str, index: usize, item: Value, config: &Config) -> Result<Outp
     let key = match item.take("streamKey") {
         Some(Value::String(k)) if !k.trim().is_empty() && k.chars().count() <= MAX_STREAM_KEY_CHARS => k,
         Some(Value::String(_)) => {
-            return Err(ApiError::invalid(&field("streamKey"), format!("{} must be 1 to 512 characters.", field("streamKey"))));
+            return Err(ApiError::invalid(
+                &field("streamKey"),
+                format!("{} must be 1 to 512 characters.", field("streamKey")),
+            ));
         }
-        Some(_) => return Err(ApiError::invalid(&field("streamKey"), format!("{} must be a string.", field("streamKey")))),
+        Some(_) => {
+            return Err(ApiError::invalid(&field("streamKey"), format!("{} must be a string.", field("streamKey"))));
+        }
         None => return Err(ApiError::invalid(&field("streamKey"), format!("{} is required.", field("streamKey")))),
     };
     item.finish().map_err(|e| match e {
@@ -103,7 +110,10 @@ pub fn take_config(fields: &mut Fields) -> Result<Option<Value>, ApiError> {
             for (key, value) in &map {
                 let ok = if key == "layout" { value.is_object() } else { value.is_string() };
                 if !ok {
-                    return Err(ApiError::invalid(&format!("config.{key}"), format!("config.{key} has the wrong type.")));
+                    return Err(ApiError::invalid(
+                        &format!("config.{key}"),
+                        format!("config.{key} has the wrong type."),
+                    ));
                 }
             }
             Ok(Some(Value::Object(map)))

@@ -314,8 +314,11 @@ impl FakeVideoSdk {
     pub async fn state(&self, vars: &[(&str, &str)]) -> &'static State {
         let endpoint = self.server.uri();
         let timeout = TEST_TIMEOUT_MS.to_string();
-        let mut all: Vec<(&str, &str)> =
-            vec![("VIDEOSDK_API_ENDPOINT", &endpoint), ("VIDEOSDK_TIMEOUT_MS", &timeout), ("VIDEOSDK_CONNECT_TIMEOUT_MS", "500")];
+        let mut all: Vec<(&str, &str)> = vec![
+            ("VIDEOSDK_API_ENDPOINT", &endpoint),
+            ("VIDEOSDK_TIMEOUT_MS", &timeout),
+            ("VIDEOSDK_CONNECT_TIMEOUT_MS", "500"),
+        ];
         all.extend_from_slice(vars);
         leak(state(Uses::VideoSdkApi, &all).await)
     }
@@ -348,9 +351,13 @@ pub fn assert_crawler_token(request: &wiremock::Request, secret: &str) -> crate:
     assert!(!header.starts_with("Bearer"), "VideoSDK wants the raw token");
     let mut validation = Validation::new(Algorithm::HS256);
     validation.required_spec_claims = ["exp", "iat"].into_iter().map(String::from).collect();
-    let claims = jsonwebtoken::decode::<crate::claims::Claims>(header, &DecodingKey::from_secret(secret.as_bytes()), &validation)
-        .expect("the management token verifies with the secret")
-        .claims;
+    let claims = jsonwebtoken::decode::<crate::claims::Claims>(
+        header,
+        &DecodingKey::from_secret(secret.as_bytes()),
+        &validation,
+    )
+    .expect("the management token verifies with the secret")
+    .claims;
     assert_eq!(claims.roles, Some(vec![crate::claims::Role::Crawler]));
     assert_eq!(claims.version, 2);
     assert_eq!(claims.apikey, API_KEY);
@@ -368,18 +375,90 @@ pub fn upstream_cases() -> Vec<UpstreamCase> {
     use wiremock::ResponseTemplate as R;
     let case = |name, upstream, status, code, message| UpstreamCase { name, upstream, status, code, message };
     vec![
-        case("400 plain text", Upstream::Reply(R::new(400).set_body_string("Invalid request body")), 422, "upstream_rejected", Some("Invalid request body")),
-        case("401", Upstream::Reply(R::new(401).set_body_json(json!({"message": "Token is invalid or expired"}))), 502, "upstream_auth", None),
-        case("403", Upstream::Reply(R::new(403).set_body_json(json!({"error": "forbidden role"}))), 502, "upstream_auth", None),
-        case("402", Upstream::Reply(R::new(402).set_body_json(json!({"statusMessage": "Payment Required"}))), 404, "not_found", None),
-        case("404", Upstream::Reply(R::new(404).set_body_json(json!({"msg": "Room not found"}))), 404, "not_found", Some("Room not found")),
-        case("409", Upstream::Reply(R::new(409).set_body_json(json!({"message": "Livestream already running"}))), 409, "conflict", Some("Livestream already running")),
-        case("422 message", Upstream::Reply(R::new(422).set_body_json(json!({"message": "Please provide streamKey"}))), 422, "upstream_rejected", Some("Please provide streamKey")),
-        case("429 Retry-After", Upstream::Reply(R::new(429).insert_header("Retry-After", "7").set_body_string("slow down")), 429, "rate_limited", None),
-        case("500", Upstream::Reply(R::new(500).set_body_string("<html>Internal Server Error</html>")), 502, "upstream_error", None),
-        case("503", Upstream::Reply(R::new(503).set_body_json(json!("Service Unavailable"))), 502, "upstream_error", None),
-        case("200 not JSON", Upstream::Reply(R::new(200).set_body_string("<html>ok</html>")), 502, "upstream_error", None),
-        case("slower than the timeout", Upstream::Reply(R::new(200).set_body_json(json!({})).set_delay(Duration::from_millis(TEST_TIMEOUT_MS * 3))), 504, "upstream_timeout", None),
+        case(
+            "400 plain text",
+            Upstream::Reply(R::new(400).set_body_string("Invalid request body")),
+            422,
+            "upstream_rejected",
+            Some("Invalid request body"),
+        ),
+        case(
+            "401",
+            Upstream::Reply(R::new(401).set_body_json(json!({"message": "Token is invalid or expired"}))),
+            502,
+            "upstream_auth",
+            None,
+        ),
+        case(
+            "403",
+            Upstream::Reply(R::new(403).set_body_json(json!({"error": "forbidden role"}))),
+            502,
+            "upstream_auth",
+            None,
+        ),
+        case(
+            "402",
+            Upstream::Reply(R::new(402).set_body_json(json!({"statusMessage": "Payment Required"}))),
+            404,
+            "not_found",
+            None,
+        ),
+        case(
+            "404",
+            Upstream::Reply(R::new(404).set_body_json(json!({"msg": "Room not found"}))),
+            404,
+            "not_found",
+            Some("Room not found"),
+        ),
+        case(
+            "409",
+            Upstream::Reply(R::new(409).set_body_json(json!({"message": "Livestream already running"}))),
+            409,
+            "conflict",
+            Some("Livestream already running"),
+        ),
+        case(
+            "422 message",
+            Upstream::Reply(R::new(422).set_body_json(json!({"message": "Please provide streamKey"}))),
+            422,
+            "upstream_rejected",
+            Some("Please provide streamKey"),
+        ),
+        case(
+            "429 Retry-After",
+            Upstream::Reply(R::new(429).insert_header("Retry-After", "7").set_body_string("slow down")),
+            429,
+            "rate_limited",
+            None,
+        ),
+        case(
+            "500",
+            Upstream::Reply(R::new(500).set_body_string("<html>Internal Server Error</html>")),
+            502,
+            "upstream_error",
+            None,
+        ),
+        case(
+            "503",
+            Upstream::Reply(R::new(503).set_body_json(json!("Service Unavailable"))),
+            502,
+            "upstream_error",
+            None,
+        ),
+        case(
+            "200 not JSON",
+            Upstream::Reply(R::new(200).set_body_string("<html>ok</html>")),
+            502,
+            "upstream_error",
+            None,
+        ),
+        case(
+            "slower than the timeout",
+            Upstream::Reply(R::new(200).set_body_json(json!({})).set_delay(Duration::from_millis(TEST_TIMEOUT_MS * 3))),
+            504,
+            "upstream_timeout",
+            None,
+        ),
         case("connection refused", Upstream::Refused, 502, "upstream_error", None),
     ]
 }
@@ -412,7 +491,11 @@ pub async fn check_upstream_failures<H, F>(
                 leak(
                     state(
                         Uses::VideoSdkApi,
-                        &[("CALLER_AUTH", "none"), ("VIDEOSDK_API_ENDPOINT", &endpoint), ("VIDEOSDK_TIMEOUT_MS", &timeout)],
+                        &[
+                            ("CALLER_AUTH", "none"),
+                            ("VIDEOSDK_API_ENDPOINT", &endpoint),
+                            ("VIDEOSDK_TIMEOUT_MS", &timeout),
+                        ],
                     )
                     .await,
                 )

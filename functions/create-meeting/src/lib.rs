@@ -95,9 +95,9 @@ fn auto_close(mut fields: Fields) -> Result<AutoCloseConfig, ApiError> {
         Some(t @ ("session-ends" | "session-end-and-deactivate")) => t.to_owned(),
         Some(_) | None => return Err(type_error()),
     };
-    let duration = fields
-        .take_u64("duration")
-        .map_err(|_| ApiError::invalid("autoCloseConfig.duration", "autoCloseConfig.duration must be a whole number."))?;
+    let duration = fields.take_u64("duration").map_err(|_| {
+        ApiError::invalid("autoCloseConfig.duration", "autoCloseConfig.duration must be a whole number.")
+    })?;
     nested_finish(fields, "autoCloseConfig")?;
     Ok(AutoCloseConfig { kind, duration })
 }

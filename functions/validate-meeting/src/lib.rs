@@ -37,7 +37,8 @@ async fn validate_meeting(state: &State, req: &Request) -> Result<Response<Body>
 /// The id from the `meetingId` path parameter, else the last path segment, else the body's
 /// `meetingId` or `roomId`.
 fn meeting_id(req: &Request) -> Result<RoomId, ApiError> {
-    let mut body = if req.method() == Method::POST { Fields::from_body(req)? } else { Fields::from_map(Default::default()) };
+    let mut body =
+        if req.method() == Method::POST { Fields::from_body(req)? } else { Fields::from_map(Default::default()) };
     // Older client apps send their own token in the body: accepted, never forwarded.
     body.ignore(&["token", "region"]);
     let from_body = match (body.take_str("meetingId")?, body.take_str("roomId")?) {
@@ -53,9 +54,9 @@ fn meeting_id(req: &Request) -> Result<RoomId, ApiError> {
         .and_then(|p| p.first("meetingId"))
         .map(str::to_owned)
         .or_else(|| last_segment(req.uri().path()));
-    let id = from_path
-        .or(from_body)
-        .ok_or_else(|| ApiError::invalid("meetingId", "Give the meeting id in the path: /validate-meeting/{meetingId}."))?;
+    let id = from_path.or(from_body).ok_or_else(|| {
+        ApiError::invalid("meetingId", "Give the meeting id in the path: /validate-meeting/{meetingId}.")
+    })?;
     RoomId::parse(&id).map_err(|e| ApiError::invalid("meetingId", format!("meetingId {e}.")))
 }
 

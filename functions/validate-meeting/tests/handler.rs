@@ -5,7 +5,8 @@ use serde_json::json;
 use shared::testing::{Event, FakeVideoSdk, body_json, check_upstream_failures, event_file};
 use wiremock::ResponseTemplate;
 
-const ROOM: &str = r#"{"roomId":"abcd-efgh-ijkl","customRoomId":null,"disabled":false,"createdAt":"2026-11-23T11:00:00.000Z"}"#;
+const ROOM: &str =
+    r#"{"roomId":"abcd-efgh-ijkl","customRoomId":null,"disabled":false,"createdAt":"2026-11-23T11:00:00.000Z"}"#;
 
 fn room_reply() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(ROOM, "application/json")
@@ -16,12 +17,21 @@ const NONE: &[(&str, &str)] = &[("CALLER_AUTH", "none")];
 #[tokio::test]
 async fn the_id_comes_from_path_parameter_last_segment_or_body() {
     let cases = [
-        ("path parameter", Event::get("/validate-meeting/abcd-efgh-ijkl").path_parameter("meetingId", "abcd-efgh-ijkl")),
+        (
+            "path parameter",
+            Event::get("/validate-meeting/abcd-efgh-ijkl").path_parameter("meetingId", "abcd-efgh-ijkl"),
+        ),
         ("stage prefix", Event::get("/prod/validate-meeting/abcd-efgh-ijkl")),
-        ("cargo lambda watch prefix", Event::post("/lambda-url/validate-meeting/abcd-efgh-ijkl").body(r#"{"token": "client"}"#)),
+        (
+            "cargo lambda watch prefix",
+            Event::post("/lambda-url/validate-meeting/abcd-efgh-ijkl").body(r#"{"token": "client"}"#),
+        ),
         ("trailing slash", Event::get("/validate-meeting/abcd-efgh-ijkl/")),
         ("body meetingId", Event::post("/validate-meeting").body(r#"{"meetingId": "abcd-efgh-ijkl"}"#)),
-        ("body roomId", Event::post("/lambda-url/validate-meeting/").body(r#"{"roomId": "abcd-efgh-ijkl", "token": "t"}"#)),
+        (
+            "body roomId",
+            Event::post("/lambda-url/validate-meeting/").body(r#"{"roomId": "abcd-efgh-ijkl", "token": "t"}"#),
+        ),
     ];
     for (name, event) in cases {
         let fake = FakeVideoSdk::start().await;
@@ -30,7 +40,11 @@ async fn the_id_comes_from_path_parameter_last_segment_or_body() {
         let response = validate_meeting::handler(state, event.request()).await;
         let body = body_json(&response);
         assert_eq!(response.status(), 200, "{name}: {body}");
-        assert_eq!(body, json!({"valid": true, "roomId": "abcd-efgh-ijkl", "meetingId": "abcd-efgh-ijkl", "disabled": false}), "{name}");
+        assert_eq!(
+            body,
+            json!({"valid": true, "roomId": "abcd-efgh-ijkl", "meetingId": "abcd-efgh-ijkl", "disabled": false}),
+            "{name}"
+        );
         let upstream = fake.only_request().await;
         assert_eq!(upstream.method.as_str(), "GET", "{name}");
         assert_eq!(upstream.url.path(), "/v2/rooms/validate/abcd-efgh-ijkl", "{name}");
@@ -40,10 +54,18 @@ async fn the_id_comes_from_path_parameter_last_segment_or_body() {
 #[tokio::test]
 async fn deactivated_rooms_are_valid_but_disabled() {
     let fake = FakeVideoSdk::start().await;
-    fake.on("GET", "/v2/rooms/validate/old-room", ResponseTemplate::new(200).set_body_json(json!({"roomId": "old-room", "disabled": true}))).await;
+    fake.on(
+        "GET",
+        "/v2/rooms/validate/old-room",
+        ResponseTemplate::new(200).set_body_json(json!({"roomId": "old-room", "disabled": true})),
+    )
+    .await;
     let state = fake.state(NONE).await;
     let response = validate_meeting::handler(state, Event::get("/validate-meeting/old-room").request()).await;
-    assert_eq!(body_json(&response), json!({"valid": true, "roomId": "old-room", "meetingId": "old-room", "disabled": true}));
+    assert_eq!(
+        body_json(&response),
+        json!({"valid": true, "roomId": "old-room", "meetingId": "old-room", "disabled": true})
+    );
 }
 
 #[tokio::test]
@@ -88,16 +110,31 @@ async fn bad_ids_and_input_are_refused_before_anything_reaches_videosdk() {
     let cases: Vec<(&str, Event, u16, &str)> = vec![
         ("../x", Event::get("/validate-meeting/..%2Fx"), 400, "invalid_field"),
         ("a b", Event::get("/validate-meeting/a%20b"), 400, "invalid_field"),
-        ("a/b as path parameter", Event::get("/validate-meeting/a%2Fb").path_parameter("meetingId", "a/b"), 400, "invalid_field"),
+        (
+            "a/b as path parameter",
+            Event::get("/validate-meeting/a%2Fb").path_parameter("meetingId", "a/b"),
+            400,
+            "invalid_field",
+        ),
         ("129 characters", Event::get(&format!("/validate-meeting/{long}")), 400, "invalid_field"),
         ("no id anywhere", Event::post("/validate-meeting").body("{}"), 400, "invalid_field"),
         ("no id, GET", Event::get("/validate-meeting"), 400, "invalid_field"),
         ("body id a number", Event::post("/validate-meeting").body(r#"{"meetingId": 42}"#), 400, "invalid_field"),
         ("body id ../x", Event::post("/validate-meeting").body(r#"{"roomId": "../x"}"#), 400, "invalid_field"),
-        ("body ids differ", Event::post("/validate-meeting").body(r#"{"roomId": "a", "meetingId": "b"}"#), 400, "invalid_field"),
+        (
+            "body ids differ",
+            Event::post("/validate-meeting").body(r#"{"roomId": "a", "meetingId": "b"}"#),
+            400,
+            "invalid_field",
+        ),
         ("unknown body field", Event::post("/validate-meeting/abc").body(r#"{"room": "abc"}"#), 400, "unknown_field"),
         ("malformed json", Event::post("/validate-meeting/abc").body("{"), 400, "malformed_json"),
-        ("body over 16 KiB", Event::post("/validate-meeting/abc").body(&format!("{{\"token\": \"{}\"}}", "t".repeat(17_000))), 413, "payload_too_large"),
+        (
+            "body over 16 KiB",
+            Event::post("/validate-meeting/abc").body(&format!("{{\"token\": \"{}\"}}", "t".repeat(17_000))),
+            413,
+            "payload_too_large",
+        ),
         ("DELETE", Event::new("DELETE", "/validate-meeting/abc"), 405, "method_not_allowed"),
     ];
     for (name, event, status, code) in cases {

@@ -1,0 +1,298 @@
+//! `create-livestream` against a fake VideoSDK: RTMP and HLS starts, moderator rule, output
+//! validation, and stream keys kept out of answers and logs.
+
+use serde_json::{Value, json};
+use shared::testing::{
+    Event, FakeVideoSdk, body_json, capture_logs, check_upstream_failures, event_file, request_json,
+};
+use wiremock::ResponseTemplate;
+
+const KEY: &str = "live-key-4f9a-SECRET";
+/// Environment variables for one case.
+type Vars<'a> = &'a [(&'a str, &'a str)];
+
+const NONE: Vars<'static> = &[("CALLER_AUTH", "none")];
+
+fn post(body: Value) -> Event {
+    Event::post("/create-livestream").json(body)
+}
+
+fn rtmp_body() -> Value {
+    json!({"roomId": "abcd-efgh-ijkl", "outputs": [{"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": KEY}]})
+}
+
+fn output(url: &str) -> Value {
+    json!({"roomId": "abcd-efgh-ijkl", "outputs": [{"url": url, "streamKey": KEY}]})
+}
+
+#[tokio::test]
+async fn starts_an_rtmp_stream_with_exactly_the_documented_body() {
+    let (logs, _guard) = capture_logs();
+    let fake = FakeVideoSdk::start().await;
+    fake.on(
+        "POST",
+        "/v2/livestreams/start",
+        ResponseTemplate::new(200).set_body_json(json!("Livestream started successfully")),
+    )
+    .await;
+    let state = fake.state(NONE).await;
+    let body = json!({
+        "roomId": "abcd-efgh-ijkl",
+        "type": "rtmp",
+        "restream": [
+            {"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": KEY},
+            {"url": "rtmps://live-api-s.facebook.com:443/rtmp/", "streamKey": "second-key"}
+        ],
+        "config": {"layout": {"type": "GRID", "priority": "SPEAKER", "gridSize": 4}, "theme": "DARK"},
+        "templateUrl": "https://templates.example.com/grid",
+        "token": "client-token"
+    });
+    let response = create_livestream::handler(state, post(body).request()).await;
+    let answer = body_json(&response);
+    assert_eq!(response.status(), 200, "{answer}");
+    assert_eq!(answer, json!({"roomId": "abcd-efgh-ijkl", "type": "rtmp", "status": "started"}));
+    let upstream = fake.only_request().await;
+    assert_eq!(upstream.url.path(), "/v2/livestreams/start");
+    assert_eq!(
+        request_json(&upstream),
+        json!({
+            "roomId": "abcd-efgh-ijkl",
+            "outputs": [
+                {"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": KEY},
+                {"url": "rtmps://live-api-s.facebook.com:443/rtmp/", "streamKey": "second-key"}
+            ],
+            "config": {"layout": {"type": "GRID", "priority": "SPEAKER", "gridSize": 4}, "theme": "DARK"},
+            "templateUrl": "https://templates.example.com/grid"
+        })
+    );
+    assert!(!logs.text().contains(KEY), "stream key logged: {}", logs.text());
+}
+
+#[tokio::test]
+async fn starts_hls_and_answers_the_playback_urls() {
+    let fake = FakeVideoSdk::start().await;
+    fake.on(
+        "POST",
+        "/v2/hls/start",
+        ResponseTemplate::new(200).set_body_json(json!({
+            "sessionId": "sess-1", "roomId": "abcd-efgh-ijkl", "id": "hls-1",
+            "playbackHlsUrl": "https://cdn.videosdk.live/playback.m3u8",
+            "livestreamUrl": "https://cdn.videosdk.live/live.m3u8",
+            "downstreamUrl": "https://cdn.videosdk.live/old.m3u8"
+        })),
+    )
+    .await;
+    let state = fake.state(NONE).await;
+    let response = create_livestream::handler(
+        state,
+        post(json!({"roomId": "abcd-efgh-ijkl", "type": "hls", "config": {"mode": "video-and-audio", "orientation": "portrait"}})).request(),
+    )
+    .await;
+    let answer = body_json(&response);
+    assert_eq!(response.status(), 200, "{answer}");
+    assert_eq!(
+        answer,
+        json!({"roomId": "abcd-efgh-ijkl", "type": "hls", "status": "started", "sessionId": "sess-1",
+               "playbackHlsUrl": "https://cdn.videosdk.live/playback.m3u8",
+               "livestreamUrl": "https://cdn.videosdk.live/live.m3u8"})
+    );
+    let upstream = fake.only_request().await;
+    assert_eq!(upstream.url.path(), "/v2/hls/start");
+    assert_eq!(
+        request_json(&upstream),
+        json!({"roomId": "abcd-efgh-ijkl", "config": {"mode": "video-and-audio", "orientation": "portrait"}})
+    );
+}
+
+#[tokio::test]
+async fn only_moderators_start_streams_under_jwt() {
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/livestreams/start", ResponseTemplate::new(200).set_body_json(json!({"message": "ok"}))).await;
+    fake.on("POST", "/v2/hls/start", ResponseTemplate::new(200).set_body_json(json!({"sessionId": "s"}))).await;
+    let state = fake.state(&[]).await;
+    for file in ["create-livestream-rtmp.json", "create-livestream-hls.json"] {
+        let response = create_livestream::handler(state, event_file(file)).await;
+        assert_eq!(response.status(), 200, "{file}: {}", body_json(&response));
+    }
+    assert_eq!(fake.requests().await.len(), 2);
+
+    let fake = FakeVideoSdk::start().await;
+    let state = fake.state(&[]).await;
+    let response = create_livestream::handler(state, event_file("create-livestream-not-moderator.json")).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(body_json(&response)["error"]["code"], "forbidden");
+    let response = create_livestream::handler(state, post(rtmp_body()).request()).await;
+    assert_eq!(response.status(), 401);
+    assert!(fake.requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_anything_reaches_videosdk() {
+    let six: Vec<Value> =
+        (0..6).map(|i| json!({"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": format!("k{i}")})).collect();
+    let allowed: Vars = &[("CALLER_AUTH", "none"), ("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com,live.twitch.tv")];
+    let cases: Vec<(&str, Vars, Event, u16, &str)> = vec![
+        ("malformed json", NONE, Event::post("/create-livestream").body("{\"roomId\":"), 400, "malformed_json"),
+        ("missing roomId", NONE, post(json!({"outputs": rtmp_body()["outputs"]})), 400, "invalid_field"),
+        ("roomId ../x", NONE, post(json!({"roomId": "../x", "outputs": rtmp_body()["outputs"]})), 400, "invalid_field"),
+        ("roomId a b", NONE, post(json!({"roomId": "a b", "outputs": rtmp_body()["outputs"]})), 400, "invalid_field"),
+        (
+            "roomId 129 chars",
+            NONE,
+            post(json!({"roomId": "a".repeat(129), "outputs": rtmp_body()["outputs"]})),
+            400,
+            "invalid_field",
+        ),
+        ("roomId a number", NONE, post(json!({"roomId": 7, "outputs": rtmp_body()["outputs"]})), 400, "invalid_field"),
+        (
+            "unknown field",
+            NONE,
+            post(json!({"roomId": "r", "name": "x", "outputs": rtmp_body()["outputs"]})),
+            400,
+            "unknown_field",
+        ),
+        (
+            "unknown output field",
+            NONE,
+            post(json!({"roomId": "r", "outputs": [{"url": "rtmp://h.example.com/x", "streamKey": KEY, "extra": 1}]})),
+            400,
+            "unknown_field",
+        ),
+        ("type dash", NONE, post(json!({"roomId": "r", "type": "dash"})), 400, "invalid_field"),
+        ("rtmp without outputs", NONE, post(json!({"roomId": "r"})), 400, "invalid_field"),
+        (
+            "outputs not a list",
+            NONE,
+            post(json!({"roomId": "r", "outputs": {"url": "rtmp://h.example.com"}})),
+            400,
+            "invalid_field",
+        ),
+        ("0 outputs", NONE, post(json!({"roomId": "r", "outputs": []})), 400, "invalid_field"),
+        ("6 outputs", NONE, post(json!({"roomId": "r", "outputs": six})), 400, "invalid_field"),
+        (
+            "outputs and restream",
+            NONE,
+            post(json!({"roomId": "r", "outputs": rtmp_body()["outputs"], "restream": rtmp_body()["outputs"]})),
+            400,
+            "invalid_field",
+        ),
+        ("http url", NONE, post(output("http://a.rtmp.youtube.com/live2")), 400, "invalid_field"),
+        ("file url", NONE, post(output("file:///etc/passwd")), 400, "invalid_field"),
+        ("url without host", NONE, post(output("rtmp:///live2")), 400, "invalid_field"),
+        (
+            "missing streamKey",
+            NONE,
+            post(json!({"roomId": "r", "outputs": [{"url": "rtmp://a.rtmp.youtube.com/live2"}]})),
+            400,
+            "invalid_field",
+        ),
+        (
+            "empty streamKey",
+            NONE,
+            post(json!({"roomId": "r", "outputs": [{"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": ""}]})),
+            400,
+            "invalid_field",
+        ),
+        (
+            "streamKey a number",
+            NONE,
+            post(json!({"roomId": "r", "outputs": [{"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": 1234}]})),
+            400,
+            "invalid_field",
+        ),
+        ("disallowed host", allowed, post(output("rtmp://evil.example.com/live")), 403, "forbidden"),
+        (
+            "outputs for hls",
+            NONE,
+            post(json!({"roomId": "r", "type": "hls", "outputs": rtmp_body()["outputs"]})),
+            400,
+            "invalid_field",
+        ),
+        (
+            "templateUrl http",
+            NONE,
+            post(json!({"roomId": "r", "type": "hls", "templateUrl": "http://t.example.com"})),
+            400,
+            "invalid_field",
+        ),
+        (
+            "config unknown key",
+            NONE,
+            post(json!({"roomId": "r", "type": "hls", "config": {"bitrate": 9000}})),
+            400,
+            "unknown_field",
+        ),
+        (
+            "config not an object",
+            NONE,
+            post(json!({"roomId": "r", "type": "hls", "config": "DARK"})),
+            400,
+            "invalid_field",
+        ),
+        ("GET", NONE, Event::get("/create-livestream"), 405, "method_not_allowed"),
+        (
+            "body over 16 KiB",
+            NONE,
+            post(json!({"roomId": "r", "templateUrl": format!("https://t.example.com/{}", "x".repeat(17_000))})),
+            413,
+            "payload_too_large",
+        ),
+    ];
+    for (name, vars, event, status, code) in cases {
+        let fake = FakeVideoSdk::start().await;
+        let state = fake.state(vars).await;
+        let response = create_livestream::handler(state, event.request()).await;
+        let body = body_json(&response);
+        assert_eq!(response.status().as_u16(), status, "{name}: {body}");
+        assert_eq!(body["error"]["code"], code, "{name}: {body}");
+        assert!(!body.to_string().contains(KEY), "{name}: stream key echoed");
+        assert!(fake.requests().await.is_empty(), "{name}: VideoSDK was called");
+    }
+    // An allowed host passes the same check.
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/livestreams/start", ResponseTemplate::new(200).set_body_json(json!({}))).await;
+    let state = fake.state(allowed).await;
+    let response = create_livestream::handler(state, post(output("rtmps://Live.Twitch.tv/app")).request()).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn upstream_messages_never_echo_the_stream_key() {
+    let (logs, _guard) = capture_logs();
+    let fake = FakeVideoSdk::start().await;
+    let message = format!("Invalid streamKey {KEY} for this destination");
+    fake.on("POST", "/v2/livestreams/start", ResponseTemplate::new(422).set_body_json(json!({"message": message})))
+        .await;
+    let state = fake.state(NONE).await;
+    let response = create_livestream::handler(state, post(rtmp_body()).request()).await;
+    let body = body_json(&response);
+    assert_eq!(response.status(), 422);
+    assert_eq!(body["error"]["code"], "upstream_rejected");
+    assert!(body["error"]["message"].as_str().unwrap().contains("Invalid streamKey <redacted>"), "{body}");
+    assert!(!body.to_string().contains(KEY));
+    assert!(!logs.text().contains(KEY), "{}", logs.text());
+}
+
+#[tokio::test]
+async fn every_upstream_failure_maps_to_the_contract_for_rtmp() {
+    check_upstream_failures(
+        create_livestream::handler,
+        || post(rtmp_body()).request(),
+        "POST",
+        "/v2/livestreams/start",
+        |_| {},
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_upstream_failure_maps_to_the_contract_for_hls() {
+    check_upstream_failures(
+        create_livestream::handler,
+        || post(json!({"roomId": "abcd-efgh-ijkl", "type": "hls"})).request(),
+        "POST",
+        "/v2/hls/start",
+        |_| {},
+    )
+    .await;
+}
