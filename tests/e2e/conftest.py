@@ -174,3 +174,48 @@ def start_function(processes):
         return Function(name, port, proc)
 
     return start
+
+
+API_KEY = "e2e-api-key"
+SECRET = "e2e-secret-7f3a9c-0123456789abcdef0123"
+FUNCTIONS = ["get-token", "create-meeting", "validate-meeting", "create-livestream", "end-livestream"]
+
+
+@pytest.fixture
+def standin(processes):
+    """The VideoSDK stand-in (release build), accepting tokens for API_KEY/SECRET."""
+    port = free_port()
+    proc = processes.start(
+        "videosdk-standin",
+        [BIN_DIR / "videosdk-standin", "--port", port],
+        env={"VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET},
+    )
+    wait_for_port(port, proc, "videosdk-standin")
+    return f"http://127.0.0.1:{port}"
+
+
+def standin_requests(standin_url):
+    with urllib.request.urlopen(standin_url + "/_standin/requests", timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.fixture
+def deployment(moto, standin, start_function):
+    """All five functions, their secret in Secrets Manager, VideoSDK played by the stand-in.
+
+    Returns a factory: deployment(caller_auth) -> {name: Function}.
+    """
+    endpoint, sm = moto
+    sm.create_secret(Name="videosdk/e2e", SecretString=json.dumps({"apiKey": API_KEY, "secret": SECRET}))
+
+    def start(caller_auth="none", **extra):
+        env = {
+            "AWS_ENDPOINT_URL": endpoint,
+            "VIDEOSDK_SECRET_ID": "videosdk/e2e",
+            "VIDEOSDK_API_ENDPOINT": standin,
+            "CALLER_AUTH": caller_auth,
+            **extra,
+        }
+        return {name: start_function(name, env) for name in FUNCTIONS}
+
+    return start

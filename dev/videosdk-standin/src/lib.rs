@@ -1,0 +1,213 @@
+//! A local stand-in for the VideoSDK v2 REST API: rooms and live streams kept in memory,
+//! answered in VideoSDK's documented shapes, odd error bodies included. Every request must carry
+//! a valid crawler token for the configured API key and secret, as VideoSDK requires.
+//!
+//! For `make dev` and the end-to-end tests only; it is never deployed.
+//! `GET /_standin/requests` lists what it received, for tests to assert on.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Value, json};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+#[derive(Clone)]
+pub struct Credentials {
+    pub api_key: String,
+    pub secret: String,
+}
+
+#[derive(Default)]
+struct Rooms {
+    by_id: HashMap<String, Value>,
+    custom: HashMap<String, String>,
+    rtmp_live: HashMap<String, usize>,
+    hls_live: HashMap<String, String>,
+    received: Vec<Value>,
+}
+
+struct Standin {
+    credentials: Credentials,
+    rooms: Mutex<Rooms>,
+}
+
+/// Starts the stand-in on `listener` (any port when `None`).
+pub async fn start(credentials: Credentials, listener: Option<std::net::TcpListener>) -> MockServer {
+    let builder = MockServer::builder();
+    let server = match listener {
+        Some(l) => builder.listener(l).start().await,
+        None => builder.start().await,
+    };
+    let standin = Arc::new(Standin { credentials, rooms: Mutex::new(Rooms::default()) });
+    Mock::given(wiremock::matchers::any()).respond_with(Handler(standin)).mount(&server).await;
+    server
+}
+
+struct Handler(Arc<Standin>);
+
+impl Respond for Handler {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.respond(request)
+    }
+}
+
+fn message(status: u16, text: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({"statusCode": status, "message": text}))
+}
+
+impl Standin {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let path = request.url.path().to_owned();
+        let method = request.method.as_str().to_owned();
+        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        if method == "GET" && path == "/_standin/requests" {
+            return ResponseTemplate::new(200).set_body_json(Value::Array(rooms.received.clone()));
+        }
+        let auth = self.check_token(request);
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        rooms.received.push(json!({
+            "method": method,
+            "path": path,
+            "body": body,
+            "authorization": match &auth { Ok(()) => "valid crawler token", Err(why) => why.as_str() },
+        }));
+        if let Err(why) = auth {
+            return ResponseTemplate::new(401)
+                .set_body_json(json!({"message": "Token is invalid or expired", "reason": why}));
+        }
+        match (method.as_str(), path.as_str()) {
+            ("POST", "/v2/rooms") => rooms.create(&body),
+            ("GET", p) if p.starts_with("/v2/rooms/validate/") => {
+                let id = percent_encoding::percent_decode_str(&p["/v2/rooms/validate/".len()..]).decode_utf8_lossy();
+                match rooms.find(&id) {
+                    Some(room) => ResponseTemplate::new(200).set_body_json(room),
+                    // VideoSDK answers an unknown id with a plain-text 400.
+                    None => ResponseTemplate::new(400).set_body_string("Invalid meeting id"),
+                }
+            }
+            ("POST", "/v2/livestreams/start") => rooms.start_rtmp(&body),
+            ("POST", "/v2/livestreams/end") => rooms.end(&body, false),
+            ("POST", "/v2/hls/start") => rooms.start_hls(&body),
+            ("POST", "/v2/hls/end") => rooms.end(&body, true),
+            _ => message(404, "Route not found"),
+        }
+    }
+
+    fn check_token(&self, request: &Request) -> Result<(), String> {
+        let token =
+            request.headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or("no Authorization header")?;
+        if token.starts_with("Bearer ") {
+            return Err("Authorization must hold the raw token, without Bearer".into());
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.required_spec_claims = ["exp"].into_iter().map(String::from).collect();
+        let key = DecodingKey::from_secret(self.credentials.secret.as_bytes());
+        let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+            .map_err(|e| format!("token does not verify: {e}"))?
+            .claims;
+        if claims["apikey"] != self.credentials.api_key.as_str() {
+            return Err("token is for another API key".into());
+        }
+        if claims["version"] != 2 || claims["roles"] != json!(["crawler"]) {
+            return Err("REST calls need a version 2 token with roles [\"crawler\"]".into());
+        }
+        Ok(())
+    }
+}
+
+impl Rooms {
+    fn find(&self, id: &str) -> Option<Value> {
+        let id = self.custom.get(id).map(String::as_str).unwrap_or(id);
+        self.by_id.get(id).cloned()
+    }
+
+    fn create(&mut self, body: &Value) -> ResponseTemplate {
+        let custom = body.get("customRoomId").and_then(Value::as_str);
+        if let Some(existing) = custom.and_then(|c| self.find(c)) {
+            return ResponseTemplate::new(200).set_body_json(existing);
+        }
+        if body.get("region").is_some() {
+            return message(400, "region is discontinued");
+        }
+        if let Some(config) = body.get("autoCloseConfig") {
+            if config.get("type").is_none() {
+                return message(400, "autoCloseConfig.type is required");
+            }
+        }
+        let hex = uuid::Uuid::new_v4().simple().to_string();
+        let room_id = format!("{}-{}-{}", &hex[0..4], &hex[4..8], &hex[8..12]);
+        let now = "2026-01-01T00:00:00.000Z";
+        let room = json!({
+            "roomId": room_id, "customRoomId": custom, "userId": "standin-user", "disabled": false,
+            "createdAt": now, "updatedAt": now, "id": &hex[..24],
+            "webhook": body.get("webhook"), "autoCloseConfig": body.get("autoCloseConfig"),
+            "links": {"get_room": format!("/v2/rooms/{room_id}"), "get_session": "/v2/sessions/"}
+        });
+        if let Some(c) = custom {
+            self.custom.insert(c.to_owned(), room_id.clone());
+        }
+        self.by_id.insert(room_id, room.clone());
+        ResponseTemplate::new(200).set_body_json(room)
+    }
+
+    fn live_room(&self, body: &Value) -> Result<String, ResponseTemplate> {
+        let id = body.get("roomId").and_then(Value::as_str).ok_or_else(|| message(422, "Please provide roomId"))?;
+        match self.find(id) {
+            None => Err(message(404, "Room not found")),
+            // A deactivated room has no live session to stream.
+            Some(room) if room["disabled"] == true => Err(message(400, "No active session found for this room")),
+            Some(room) => Ok(room["roomId"].as_str().unwrap_or(id).to_owned()),
+        }
+    }
+
+    fn start_rtmp(&mut self, body: &Value) -> ResponseTemplate {
+        let room = match self.live_room(body) {
+            Ok(room) => room,
+            Err(reply) => return reply,
+        };
+        let Some(outputs) = body.get("outputs").and_then(Value::as_array).filter(|o| !o.is_empty()) else {
+            return message(422, "Please provide outputs");
+        };
+        if outputs.iter().any(|o| o.get("streamKey").and_then(Value::as_str).is_none_or(str::is_empty)) {
+            return message(422, "Please provide streamKey");
+        }
+        if self.rtmp_live.contains_key(&room) {
+            return message(409, "Livestream is already running for this room");
+        }
+        self.rtmp_live.insert(room, outputs.len());
+        ResponseTemplate::new(200).set_body_json(json!("Livestream started successfully"))
+    }
+
+    fn start_hls(&mut self, body: &Value) -> ResponseTemplate {
+        let room = match self.live_room(body) {
+            Ok(room) => room,
+            Err(reply) => return reply,
+        };
+        if self.hls_live.contains_key(&room) {
+            return message(409, "HLS is already running for this room");
+        }
+        let session = uuid::Uuid::new_v4().simple().to_string()[..24].to_owned();
+        self.hls_live.insert(room.clone(), session.clone());
+        let base = format!("https://cdn.videosdk.live/meetings-hls/{session}");
+        ResponseTemplate::new(200).set_body_json(json!({
+            "sessionId": session, "roomId": room, "id": format!("hls-{session}"),
+            "playbackHlsUrl": format!("{base}/index.m3u8"),
+            "livestreamUrl": format!("{base}/live.m3u8"),
+            "downstreamUrl": format!("{base}/index.m3u8"),
+        }))
+    }
+
+    fn end(&mut self, body: &Value, hls: bool) -> ResponseTemplate {
+        let room = match self.live_room(body) {
+            Ok(room) => room,
+            Err(reply) => return reply,
+        };
+        let running = if hls { self.hls_live.remove(&room).is_some() } else { self.rtmp_live.remove(&room).is_some() };
+        if running {
+            ResponseTemplate::new(200).set_body_json(json!({"message": "Livestream stopped successfully"}))
+        } else {
+            ResponseTemplate::new(400).set_body_json(json!({"error": "Livestream is not running for this room"}))
+        }
+    }
+}

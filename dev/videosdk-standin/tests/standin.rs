@@ -1,0 +1,70 @@
+//! The stand-in behaves as `../shared/reference/videosdk.md` describes, as seen through the
+//! product's own VideoSDK client.
+
+use serde_json::Value;
+use shared::http::ApiError;
+use shared::ids::RoomId;
+use shared::testing::{API_KEY, SECRET, leak, state};
+use shared::videosdk::hls::{self, StartHls};
+use shared::videosdk::livestreams::{self, Output, StartRtmp};
+use shared::videosdk::rooms::{self, CreateRoom};
+use shared::{State, Uses};
+use videosdk_standin::Credentials;
+
+async fn setup(secret: &str) -> (wiremock::MockServer, &'static State) {
+    let server = videosdk_standin::start(Credentials { api_key: API_KEY.into(), secret: secret.into() }, None).await;
+    let endpoint = server.uri();
+    let state = leak(state(Uses::VideoSdkApi, &[("VIDEOSDK_API_ENDPOINT", &endpoint)]).await);
+    (server, state)
+}
+
+#[tokio::test]
+async fn rooms_are_created_idempotently_and_validated() {
+    let (_server, state) = setup(SECRET).await;
+    let api = state.videosdk().unwrap();
+    let body = CreateRoom { custom_room_id: Some("standup".into()), ..CreateRoom::default() };
+    let first = rooms::create(api, &state.secrets, &body).await.unwrap();
+    let again = rooms::create(api, &state.secrets, &body).await.unwrap();
+    assert_eq!(first.room_id, again.room_id);
+    assert_eq!(first.room_id.len(), 14);
+    let by_custom = rooms::validate(api, &state.secrets, &RoomId::parse("standup").unwrap()).await.unwrap();
+    assert_eq!(by_custom.room_id, first.room_id);
+    let unknown = rooms::validate(api, &state.secrets, &RoomId::parse("nope").unwrap()).await;
+    assert!(matches!(unknown, Err(ApiError::NotFound(ref m)) if m.contains("Invalid meeting id")), "{unknown:?}");
+}
+
+#[tokio::test]
+async fn live_streams_start_once_and_end() {
+    let (_server, state) = setup(SECRET).await;
+    let api = state.videosdk().unwrap();
+    let room = rooms::create(api, &state.secrets, &CreateRoom::default()).await.unwrap();
+    let id = RoomId::parse(&room.room_id).unwrap();
+    let output = Output { url: "rtmp://a.rtmp.youtube.com/live2".into(), stream_key: "k".into() };
+    let start = StartRtmp { room_id: room.room_id.clone(), outputs: vec![output], config: None, template_url: None };
+    livestreams::start(api, &state.secrets, &start).await.unwrap();
+    assert!(matches!(livestreams::start(api, &state.secrets, &start).await, Err(ApiError::Conflict(_))));
+    livestreams::end(api, &state.secrets, &id).await.unwrap();
+    assert!(matches!(livestreams::end(api, &state.secrets, &id).await, Err(ApiError::UpstreamRejected(_))));
+
+    let started =
+        hls::start(api, &state.secrets, &StartHls { room_id: room.room_id.clone(), config: None, template_url: None })
+            .await
+            .unwrap();
+    assert!(started.playback_hls_url.unwrap().ends_with(".m3u8"));
+    hls::end(api, &state.secrets, &id).await.unwrap();
+
+    let unknown = RoomId::parse("zzzz-zzzz-zzzz").unwrap();
+    assert!(matches!(livestreams::end(api, &state.secrets, &unknown).await, Err(ApiError::NotFound(_))));
+}
+
+#[tokio::test]
+async fn tokens_signed_with_another_secret_are_refused() {
+    let (server, state) = setup("another-secret").await;
+    let api = state.videosdk().unwrap();
+    let result = rooms::create(api, &state.secrets, &CreateRoom::default()).await;
+    assert_eq!(result.unwrap_err(), ApiError::UpstreamAuth);
+    let received: Value =
+        reqwest::get(format!("{}/_standin/requests", server.uri())).await.unwrap().json().await.unwrap();
+    assert_eq!(received.as_array().unwrap().len(), 2, "one retry after a 401");
+    assert!(received[0]["authorization"].as_str().unwrap().contains("does not verify"));
+}
