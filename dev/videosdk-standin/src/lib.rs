@@ -130,10 +130,8 @@ impl Rooms {
         if body.get("region").is_some() {
             return message(400, "region is discontinued");
         }
-        if let Some(config) = body.get("autoCloseConfig") {
-            if config.get("type").is_none() {
-                return message(400, "autoCloseConfig.type is required");
-            }
+        if body.get("autoCloseConfig").is_some_and(|c| c.get("type").is_none()) {
+            return message(400, "autoCloseConfig.type is required");
         }
         let hex = uuid::Uuid::new_v4().simple().to_string();
         let room_id = format!("{}-{}-{}", &hex[0..4], &hex[4..8], &hex[8..12]);
@@ -151,12 +149,18 @@ impl Rooms {
         ResponseTemplate::new(200).set_body_json(room)
     }
 
-    fn live_room(&self, body: &Value) -> Result<String, ResponseTemplate> {
-        let id = body.get("roomId").and_then(Value::as_str).ok_or_else(|| message(422, "Please provide roomId"))?;
+    /// The room a live-stream request names, or VideoSDK's refusal.
+    fn live_room(&self, body: &Value) -> Result<String, Box<ResponseTemplate>> {
+        let id = body
+            .get("roomId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Box::new(message(422, "Please provide roomId")))?;
         match self.find(id) {
-            None => Err(message(404, "Room not found")),
+            None => Err(Box::new(message(404, "Room not found"))),
             // A deactivated room has no live session to stream.
-            Some(room) if room["disabled"] == true => Err(message(400, "No active session found for this room")),
+            Some(room) if room["disabled"] == true => {
+                Err(Box::new(message(400, "No active session found for this room")))
+            }
             Some(room) => Ok(room["roomId"].as_str().unwrap_or(id).to_owned()),
         }
     }
@@ -164,7 +168,7 @@ impl Rooms {
     fn start_rtmp(&mut self, body: &Value) -> ResponseTemplate {
         let room = match self.live_room(body) {
             Ok(room) => room,
-            Err(reply) => return reply,
+            Err(reply) => return *reply,
         };
         let Some(outputs) = body.get("outputs").and_then(Value::as_array).filter(|o| !o.is_empty()) else {
             return message(422, "Please provide outputs");
@@ -182,7 +186,7 @@ impl Rooms {
     fn start_hls(&mut self, body: &Value) -> ResponseTemplate {
         let room = match self.live_room(body) {
             Ok(room) => room,
-            Err(reply) => return reply,
+            Err(reply) => return *reply,
         };
         if self.hls_live.contains_key(&room) {
             return message(409, "HLS is already running for this room");
@@ -201,7 +205,7 @@ impl Rooms {
     fn end(&mut self, body: &Value, hls: bool) -> ResponseTemplate {
         let room = match self.live_room(body) {
             Ok(room) => room,
-            Err(reply) => return reply,
+            Err(reply) => return *reply,
         };
         let running = if hls { self.hls_live.remove(&room).is_some() } else { self.rtmp_live.remove(&room).is_some() };
         if running {
