@@ -86,6 +86,7 @@ impl Standin {
                     None => ResponseTemplate::new(400).set_body_string("Invalid meeting id"),
                 }
             }
+            ("POST", "/v2/rooms/deactivate") => rooms.deactivate(&body),
             ("POST", "/v2/livestreams/start") => rooms.start_rtmp(&body),
             ("POST", "/v2/livestreams/end") => rooms.end(&body, false),
             ("POST", "/v2/hls/start") => rooms.start_hls(&body),
@@ -147,6 +148,18 @@ impl Rooms {
         }
         self.by_id.insert(room_id, room.clone());
         ResponseTemplate::new(200).set_body_json(room)
+    }
+
+    /// `POST /v2/rooms/deactivate`: the room stays known (validate answers `disabled: true`)
+    /// but has no live session any more.
+    fn deactivate(&mut self, body: &Value) -> ResponseTemplate {
+        let id = body.get("roomId").and_then(Value::as_str).unwrap_or_default();
+        let Some(room_id) = self.find(id).and_then(|r| r["roomId"].as_str().map(str::to_owned)) else {
+            return message(404, "Room not found");
+        };
+        let room = self.by_id.get_mut(&room_id).expect("found above");
+        room["disabled"] = json!(true);
+        ResponseTemplate::new(200).set_body_json(room.clone())
     }
 
     /// The room a live-stream request names, or VideoSDK's refusal.

@@ -68,3 +68,27 @@ async fn tokens_signed_with_another_secret_are_refused() {
     assert_eq!(received.as_array().unwrap().len(), 2, "one retry after a 401");
     assert!(received[0]["authorization"].as_str().unwrap().contains("does not verify"));
 }
+
+#[tokio::test]
+async fn deactivated_rooms_validate_as_disabled_and_cannot_stream() {
+    let (server, state) = setup(SECRET).await;
+    let api = state.videosdk().unwrap();
+    let room = rooms::create(api, &state.secrets, &CreateRoom::default()).await.unwrap();
+    let token = shared::claims::TokenBuilder::management()
+        .ttl(std::time::Duration::from_secs(60))
+        .sign(&shared::secret::Credentials::new(API_KEY.into(), SECRET.into()), std::time::SystemTime::now())
+        .unwrap();
+    let reply = reqwest::Client::new()
+        .post(format!("{}/v2/rooms/deactivate", server.uri()))
+        .header("authorization", token.expose())
+        .json(&serde_json::json!({"roomId": room.room_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let id = RoomId::parse(&room.room_id).unwrap();
+    assert!(rooms::validate(api, &state.secrets, &id).await.unwrap().disabled);
+    let start = StartHls { room_id: room.room_id.clone(), config: None, template_url: None };
+    let refused = hls::start(api, &state.secrets, &start).await.unwrap_err();
+    assert!(matches!(refused, ApiError::UpstreamRejected(ref m) if m.contains("No active session")), "{refused:?}");
+}
