@@ -85,6 +85,19 @@ FILES = {
                                                   body=RTMP_BODY, claims=STAFF),
     "end-livestream.json": event("POST", "/end-livestream", "/end-livestream", body={
         "roomId": "abcd-efgh-ijkl", "type": "rtmp"}, claims=MOD),
+    "create-meeting-moderator.json": event("POST", "/create-meeting", "/create-meeting", body={
+        "webhook": {"endPoint": "https://hooks.example.com/videosdk", "events": ["session-ended"]}}, claims=MOD),
+    "validate-meeting-moderator.json": event("GET", "/validate-meeting/{meetingId}", "/validate-meeting/abcd-efgh-ijkl",
+                                             claims=MOD, path_params={"meetingId": "abcd-efgh-ijkl"}),
+    "validate-meeting-missing-identity.json": event("GET", "/validate-meeting/{meetingId}",
+                                                    "/validate-meeting/abcd-efgh-ijkl",
+                                                    path_params={"meetingId": "abcd-efgh-ijkl"}),
+    "create-livestream-missing-identity.json": event("POST", "/create-livestream", "/create-livestream",
+                                                     body=RTMP_BODY),
+    "end-livestream-not-moderator.json": event("POST", "/end-livestream", "/end-livestream", body={
+        "roomId": "abcd-efgh-ijkl"}, claims=STAFF),
+    "end-livestream-missing-identity.json": event("POST", "/end-livestream", "/end-livestream", body={
+        "roomId": "abcd-efgh-ijkl"}),
     "end-livestream-hls.json": event("POST", "/end-livestream", "/end-livestream", body={
         "roomId": "abcd-efgh-ijkl", "type": "hls"}, claims=MOD),
 }

@@ -49,9 +49,19 @@ impl Credentials {
                 Err(format!("SecretString has no \"{name}\" field (expected {{\"apiKey\": \"…\", \"secret\": \"…\"}})"))
             }
         };
-        Ok(Credentials::new(field("apiKey")?, field("secret")?))
+        let (api_key, secret) = (field("apiKey")?, field("secret")?);
+        if api_key == PLACEHOLDER || secret == PLACEHOLDER {
+            return Err(
+                "SecretString still holds the REPLACE_ME placeholder; store your VideoSDK API key and secret in it"
+                    .into(),
+            );
+        }
+        Ok(Credentials::new(api_key, secret))
     }
 }
+
+/// What the SAM template's new secret holds until the operator stores real values.
+const PLACEHOLDER: &str = "REPLACE_ME";
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -214,6 +224,7 @@ mod tests {
             ("{\"apiKey\": \"k\"}", "no \"secret\""),
             ("{\"apiKey\": \"k\", \"secret\": 1234567}", "\"secret\" is not a string"),
             ("{\"apiKey\": \"hunter2\", \"secret\": \"  \"}", "\"secret\" is empty"),
+            ("{\"apiKey\": \"REPLACE_ME\", \"secret\": \"REPLACE_ME\"}", "placeholder"),
         ];
         for (text, expected) in cases {
             let err = Credentials::from_secret_string(text).unwrap_err();

@@ -1,9 +1,9 @@
 """Shared fixtures for the end-to-end tests.
 
-They run the release binaries under cargo-lambda's Lambda runtime emulator
-(`cargo lambda watch --only-lambda-apis`), with the secret in a real Secrets Manager
-endpoint (`moto_server`). Every process started here is stopped at the end, also when a
-test fails.
+They run the `bootstrap` binaries that `sam build` packages (release builds by cargo-lambda)
+under cargo-lambda's Lambda runtime emulator (`cargo lambda watch --only-lambda-apis`), with
+the secret in a real Secrets Manager endpoint (`moto_server`). Every process started here is
+stopped at the end, also when a test fails.
 """
 
 import json
@@ -21,7 +21,14 @@ import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN_DIR = Path(os.environ.get("E2E_BIN_DIR", ROOT / "target" / "release"))
+SAM_BUILD = Path(os.environ.get("E2E_SAM_BUILD", ROOT / ".aws-sam" / "build"))
+STANDIN = Path(os.environ.get("E2E_STANDIN", ROOT / "target" / "debug" / "videosdk-standin"))
+
+
+def bootstrap(name):
+    """The packaged binary of a function: get-token -> .aws-sam/build/GetTokenFunction/bootstrap."""
+    logical = "".join(part.capitalize() for part in name.split("-")) + "Function"
+    return SAM_BUILD / logical / "bootstrap"
 VENV_BIN = ROOT / ".venv" / "bin"
 REGION = "us-east-1"
 AWS_ENV = {
@@ -154,8 +161,8 @@ class Function:
 @pytest.fixture
 def start_function(processes):
     def start(name, env):
-        binary = BIN_DIR / name
-        assert binary.exists(), f"{binary} is missing: build the release binaries first (make test does)"
+        binary = bootstrap(name)
+        assert binary.exists(), f"{binary} is missing: run `make sam-build` first (make test does)"
         port = free_port()
         watch = processes.start(
             f"{name}-runtime",
@@ -183,11 +190,12 @@ FUNCTIONS = ["get-token", "create-meeting", "validate-meeting", "create-livestre
 
 @pytest.fixture
 def standin(processes):
-    """The VideoSDK stand-in (release build), accepting tokens for API_KEY/SECRET."""
+    """The VideoSDK stand-in, accepting tokens for API_KEY/SECRET."""
+    assert STANDIN.exists(), f"{STANDIN} is missing: run `cargo build -p videosdk-standin` (make test does)"
     port = free_port()
     proc = processes.start(
         "videosdk-standin",
-        [BIN_DIR / "videosdk-standin", "--port", port],
+        [STANDIN, "--port", port],
         env={"VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET},
     )
     wait_for_port(port, proc, "videosdk-standin")

@@ -89,13 +89,19 @@ EVENT_STATUS = {
     "create-meeting.json": {"none": 200, "jwt": 200},
     "create-meeting-legacy-client.json": {"none": 200, "jwt": 200},
     "create-meeting-missing-identity.json": {"none": 200, "jwt": 401},
+    "create-meeting-moderator.json": {"none": 200, "jwt": 200},
     "validate-meeting.json": {"none": 200, "jwt": 200},
     "validate-meeting-get.json": {"none": 200, "jwt": 200},
+    "validate-meeting-moderator.json": {"none": 200, "jwt": 200},
+    "validate-meeting-missing-identity.json": {"none": 200, "jwt": 401},
     "create-livestream-rtmp.json": {"none": 200, "jwt": 200},
     "end-livestream.json": {"none": 200, "jwt": 200},
     "create-livestream-hls.json": {"none": 200, "jwt": 200},
     "end-livestream-hls.json": {"none": 200, "jwt": 200},
     "create-livestream-not-moderator.json": {"none": 200, "jwt": 403},
+    "end-livestream-not-moderator.json": {"none": 200, "jwt": 403},
+    "create-livestream-missing-identity.json": {"none": 200, "jwt": 401},
+    "end-livestream-missing-identity.json": {"none": 200, "jwt": 401},
 }
 
 

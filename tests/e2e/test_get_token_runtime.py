@@ -8,8 +8,7 @@ import uuid
 
 import jwt
 
-API_KEY = "e2e-api-key"
-SECRET = "e2e-secret-7f3a9c-0123456789abcdef0123"
+from conftest import API_KEY, SECRET
 
 
 def header_of(token):

@@ -121,6 +121,8 @@ async fn only_moderators_start_streams_under_jwt() {
     let response = create_livestream::handler(state, event_file("create-livestream-not-moderator.json")).await;
     assert_eq!(response.status(), 403);
     assert_eq!(body_json(&response)["error"]["code"], "forbidden");
+    let response = create_livestream::handler(state, event_file("create-livestream-missing-identity.json")).await;
+    assert_eq!(response.status(), 401);
     let response = create_livestream::handler(state, post(rtmp_body()).request()).await;
     assert_eq!(response.status(), 401);
     assert!(fake.requests().await.is_empty());

@@ -73,7 +73,7 @@ async fn an_empty_body_creates_a_plain_room() {
 
 #[tokio::test]
 async fn stored_events_create_rooms_for_signed_in_callers() {
-    for file in ["create-meeting.json", "create-meeting-legacy-client.json"] {
+    for file in ["create-meeting.json", "create-meeting-legacy-client.json", "create-meeting-moderator.json"] {
         let fake = FakeVideoSdk::start().await;
         fake.on("POST", "/v2/rooms", room_reply()).await;
         let state = fake.state(&[]).await;

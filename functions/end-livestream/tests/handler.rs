@@ -47,6 +47,10 @@ async fn only_moderators_end_streams_under_jwt() {
     let not_moderator = post(json!({"roomId": "r"})).user("user-1", Some("[staff]"));
     let response = end_livestream::handler(state, not_moderator.request()).await;
     assert_eq!(response.status(), 403);
+    let response = end_livestream::handler(state, event_file("end-livestream-not-moderator.json")).await;
+    assert_eq!(response.status(), 403);
+    let response = end_livestream::handler(state, event_file("end-livestream-missing-identity.json")).await;
+    assert_eq!(response.status(), 401);
     let response = end_livestream::handler(state, post(json!({"roomId": "r"})).request()).await;
     assert_eq!(response.status(), 401);
     assert!(fake.requests().await.is_empty());

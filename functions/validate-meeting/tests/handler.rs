@@ -93,7 +93,7 @@ async fn unknown_rooms_are_404_valid_false_in_every_upstream_shape() {
 
 #[tokio::test]
 async fn stored_events_validate_for_signed_in_callers() {
-    for file in ["validate-meeting.json", "validate-meeting-get.json"] {
+    for file in ["validate-meeting.json", "validate-meeting-get.json", "validate-meeting-moderator.json"] {
         let fake = FakeVideoSdk::start().await;
         fake.on("GET", "/v2/rooms/validate/abcd-efgh-ijkl", room_reply()).await;
         let state = fake.state(&[]).await;
@@ -102,6 +102,12 @@ async fn stored_events_validate_for_signed_in_callers() {
         let upstream = fake.only_request().await;
         assert_ne!(upstream.headers["authorization"], "eyJhbGciOiJIUzI1NiJ9.client-sent-token.never-forwarded");
     }
+    let fake = FakeVideoSdk::start().await;
+    let state = fake.state(&[]).await;
+    let response = validate_meeting::handler(state, event_file("validate-meeting-missing-identity.json")).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(body_json(&response)["error"]["code"], "unauthenticated");
+    assert!(fake.requests().await.is_empty());
 }
 
 #[tokio::test]

@@ -1,0 +1,171 @@
+"""Wiring of template.yaml that linters cannot see: one function per binary with the
+contract's routes, least-privilege secret access, and the JWT authorizer as the default."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The contract's routes: (method, path) -> binary.
+ROUTES = {
+    ("GET", "/get-token"): "get-token",
+    ("POST", "/get-token"): "get-token",
+    ("POST", "/create-meeting"): "create-meeting",
+    ("GET", "/validate-meeting/{meetingId}"): "validate-meeting",
+    ("POST", "/validate-meeting/{meetingId}"): "validate-meeting",
+    ("POST", "/create-livestream"): "create-livestream",
+    ("POST", "/end-livestream"): "end-livestream",
+}
+
+
+class CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !If, ...) as their long form."""
+
+
+def _intrinsic(loader, tag_suffix, node):
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@pytest.fixture(scope="module")
+def template():
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=CfnLoader)
+
+
+def functions(template):
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
+
+
+def binaries():
+    return sorted(p.parent.name for p in (ROOT / "functions").glob("*/Cargo.toml"))
+
+
+def test_every_binary_has_exactly_one_function_built_by_cargo_lambda(template):
+    by_binary = {}
+    for logical, fn in functions(template).items():
+        assert fn["Metadata"]["BuildMethod"] == "rust-cargolambda", logical
+        by_binary.setdefault(fn["Metadata"]["BuildProperties"]["Binary"], []).append(logical)
+        assert fn["Properties"]["CodeUri"] == ".", logical
+    assert sorted(by_binary) == binaries() == sorted(set(ROUTES.values()))
+    assert all(len(v) == 1 for v in by_binary.values()), by_binary
+    globals_ = template["Globals"]["Function"]
+    assert globals_["Runtime"] == "provided.al2023"
+    assert globals_["Handler"] == "bootstrap"
+    assert globals_["Architectures"] == [{"Ref": "Architecture"}]
+    assert template["Parameters"]["Architecture"]["Default"] == "arm64"
+
+
+def test_the_api_has_exactly_the_contracts_routes_on_the_right_functions(template):
+    binary_of = {k: v["Metadata"]["BuildProperties"]["Binary"] for k, v in functions(template).items()}
+    body = template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]
+    found = {}
+    for path, methods in body["paths"].items():
+        for method, op in methods.items():
+            integration = op["x-amazon-apigateway-integration"]
+            assert integration["type"] == "aws_proxy"
+            assert integration["payloadFormatVersion"] == "2.0"
+            target = integration["uri"]["Fn::GetAtt"]
+            assert target[1] == "Arn"
+            found[(method.upper(), path)] = binary_of[target[0]]
+            assert "security" not in op, f"{method} {path} overrides the default authorizer"
+    assert found == ROUTES
+    # Every function may be invoked by this API, and only by it.
+    permissions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert sorted(p["Properties"]["FunctionName"]["Ref"] for p in permissions) == sorted(functions(template))
+    for p in permissions:
+        assert p["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        assert "${HttpApi}" in p["Properties"]["SourceArn"]["Fn::Sub"]
+
+
+def test_the_jwt_authorizer_is_the_default(template):
+    params = template["Parameters"]
+    assert params["AuthMode"]["Default"] == "jwt"
+    assert template["Conditions"]["UseJwt"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "jwt"]}
+    body = template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]
+    assert body["security"] == {"Fn::If": ["UseJwt", [{"VideoSdkJwt": []}], {"Ref": "AWS::NoValue"}]}
+    scheme = body["components"]["securitySchemes"]["Fn::If"][1]["VideoSdkJwt"]["x-amazon-apigateway-authorizer"]
+    assert scheme["type"] == "jwt"
+    assert scheme["identitySource"] == "$request.header.Authorization"
+    assert scheme["jwtConfiguration"] == {"issuer": {"Ref": "JwtIssuer"}, "audience": {"Ref": "JwtAudience"}}
+    # The functions' own check follows the same switch (defence in depth).
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["CALLER_AUTH"] == {"Ref": "AuthMode"}
+    for logical, fn in functions(template).items():
+        assert "CALLER_AUTH" not in fn["Properties"].get("Environment", {}).get("Variables", {}), logical
+    # A jwt deployment without an issuer is refused before anything is created.
+    assertions = template["Rules"]["JwtSettingsAreGiven"]["Assertions"]
+    assert any("JwtIssuer" in str(a["Assert"]) for a in assertions)
+
+
+SECRET = {"Fn::If": ["CreateSecret", {"Ref": "VideoSdkSecret"}, {"Ref": "ExistingSecretArn"}]}
+
+
+def test_each_function_reads_only_its_one_secret(template):
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["VIDEOSDK_SECRET_ID"] == SECRET
+    for logical, fn in functions(template).items():
+        props = fn["Properties"]
+        assert "Role" not in props, logical
+        policies = props["Policies"]
+        assert len(policies) == 1, f"{logical}: only the secret statement"
+        statements = policies[0]["Statement"]
+        assert statements == [{
+            "Sid": "ReadTheVideoSdkSecret",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": SECRET,
+        }], logical
+    secret = template["Resources"]["VideoSdkSecret"]
+    assert secret["Condition"] == "CreateSecret"
+    assert "REPLACE_ME" in secret["Properties"]["SecretString"]
+
+
+def test_cors_throttling_logs_and_timeouts(template):
+    api = template["Resources"]["HttpApi"]["Properties"]
+    cors = api["CorsConfiguration"]
+    assert cors["AllowOrigins"] == {"Ref": "CorsAllowedOrigins"}
+    assert "*" not in template["Parameters"]["CorsAllowedOrigins"]["Default"]
+    assert {"Authorization", "Content-Type"} <= set(cors["AllowHeaders"])
+    assert api["DefaultRouteSettings"] == {
+        "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
+    }
+    assert api["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
+    # The function outlives the VideoSDK client's 10 s budget, and API Gateway's 30 s outlives it.
+    assert 10 < template["Globals"]["Function"]["Timeout"] < 30
+    resources = template["Resources"]
+    for logical, fn in functions(template).items():
+        logging = fn["Properties"]["LoggingConfig"]
+        assert logging["LogFormat"] == "JSON"
+        group = resources[logging["LogGroup"]["Ref"]]
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+
+
+def test_outputs_name_the_api_and_every_endpoint(template):
+    outputs = template["Outputs"]
+    assert "ApiUrl" in outputs
+    urls = " ".join(o["Value"]["Fn::Sub"] for o in outputs.values() if isinstance(o["Value"], dict) and "Fn::Sub" in o["Value"])
+    for _, path in ROUTES:
+        assert path in urls, path
+
+
+def test_cargo_lambda_deploy_metadata_names_the_secret_for_every_binary():
+    cargo = (ROOT / "Cargo.toml").read_text()
+    assert "[workspace.metadata.lambda.deploy]" in cargo
+    for binary in binaries():
+        manifest = (ROOT / "functions" / binary / "Cargo.toml").read_text()
+        assert "[package.metadata.lambda.deploy]" in manifest, binary
+        assert re.search(r"VIDEOSDK_SECRET_ID", manifest) or "VIDEOSDK_SECRET_ID" in cargo, binary
