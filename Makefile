@@ -16,9 +16,12 @@ SAM_TARGET_DIR := $(CURDIR)/target/lambda-build
 # deploys default to arm64 (see README).
 SAM_ARCH ?= x86_64
 
-.PHONY: test venv lint unit template sam-build e2e
+.PHONY: dev test venv browser lint unit template sam-build e2e
 
-test: venv lint unit template sam-build e2e
+dev: venv
+	tools/dev.sh
+
+test: venv browser lint unit template sam-build e2e
 
 venv: $(VENV_STAMP)
 
@@ -28,6 +31,12 @@ $(VENV_STAMP): tools/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# Debian's Chromium for the browser test (Playwright cannot download its own browser here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 lint:
 	cargo fmt --all --check

@@ -227,3 +227,35 @@ def deployment(moto, standin, start_function):
         return {name: start_function(name, env) for name in FUNCTIONS}
 
     return start
+
+
+@pytest.fixture(scope="module")
+def dev_server(tmp_path_factory):
+    """`make dev`'s script (tools/dev.sh) on free ports, with nothing configured.
+
+    Yields the base URL `http://localhost:<port>/lambda-url`; stops everything afterwards.
+    """
+    procs = Processes(tmp_path_factory.mktemp("dev"))
+    port, standin_port = free_port(), free_port()
+    clean_env = {k: "" for k in ("VIDEOSDK_SECRET_ID", "VIDEOSDK_API_KEY", "VIDEOSDK_SECRET",
+                                 "VIDEOSDK_API_ENDPOINT", "CALLER_AUTH")}
+    proc = procs.start("make-dev", [ROOT / "tools" / "dev.sh"],
+                       env={**clean_env, "DEV_PORT": str(port), "DEV_STANDIN_PORT": str(standin_port)})
+    base = f"http://localhost:{port}/lambda-url"
+    try:
+        wait_for_port(port, proc, "make dev", timeout=600)
+        # The first request waits for cargo lambda watch to compile the functions.
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/get-token/", timeout=600) as resp:
+                    if resp.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("make dev never answered:\n" + proc.log_path.read_text(errors="replace"))
+                time.sleep(1)
+        proc.base = base
+        yield proc
+    finally:
+        procs.stop_all()

@@ -1,0 +1,87 @@
+"""`make dev` with nothing configured serves all five endpoints on the embedded defaults:
+anonymous callers, fake development credentials, and the local VideoSDK stand-in."""
+
+import json
+import urllib.error
+import urllib.request
+
+import jwt
+
+
+def call(method, url, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=300) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_all_five_endpoints_answer_with_nothing_configured(dev_server):
+    base = dev_server.base
+    status, body = call("GET", base + "/get-token/")
+    assert status == 200
+    claims = jwt.decode(body["token"], "dev-secret-not-for-videosdk", algorithms=["HS256"])
+    assert claims["apikey"] == "dev-api-key-not-for-videosdk"
+    assert claims["roles"] == ["rtc"]
+
+    status, room = call("POST", base + "/create-meeting/", {"customRoomId": "dev-demo"})
+    assert status == 200, room
+    room_id = room["roomId"]
+    status, valid = call("GET", f"{base}/validate-meeting/{room_id}")
+    assert (status, valid["valid"]) == (200, True)
+    status, unknown = call("POST", f"{base}/validate-meeting/zzzz-zzzz-zzzz", {})
+    assert (status, unknown["valid"]) == (404, False)
+
+    outputs = [{"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": "dev-key"}]
+    status, started = call("POST", base + "/create-livestream/", {"roomId": room_id, "outputs": outputs})
+    assert (status, started["status"]) == (200, "started")
+    status, ended = call("POST", base + "/end-livestream/", {"roomId": room_id})
+    assert (status, ended["status"]) == (200, "ended")
+
+    log = dev_server.log_path.read_text(errors="replace")
+    assert "WARNING: using development credentials" in log
+    assert "VideoSDK itself will reject them" in log
+
+
+def test_browser_demo_from_another_origin(dev_server, processes, tmp_path):
+    """The demo page, served from a different origin than the API, in headless Chromium: the
+    browser's CORS rules apply (preflighted JSON POSTs) and the page shows what the API said."""
+    from playwright.sync_api import sync_playwright
+
+    from conftest import ROOT, free_port, wait_for_port
+
+    page_port = free_port()
+    server = processes.start("demo-page", ["python3", "-m", "http.server", page_port, "--bind", "127.0.0.1",
+                                           "--directory", ROOT / "examples" / "web"])
+    wait_for_port(page_port, server, "demo page server")
+    page_url = f"http://127.0.0.1:{page_port}/index.html?api={dev_server.base}"
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page()
+            requests = []
+            page.on("request", lambda r: requests.append((r.method, r.url)))
+            page.goto(page_url)
+            assert page.input_value("#api") == dev_server.base
+
+            page.click("#getToken")
+            page.wait_for_function("document.getElementById('expiry').textContent.includes('Z (in 900 s)')")
+            claims = json.loads(page.text_content("#claims"))
+            assert claims["apikey"] == "dev-api-key-not-for-videosdk"
+            assert claims["permissions"] == ["allow_join"] and claims["version"] == 2
+
+            page.click("#createMeeting")
+            page.wait_for_function("/^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$/.test(document.getElementById('roomId').textContent)")
+            page.click("#validateMeeting")
+            page.wait_for_function("document.getElementById('valid').textContent === 'true'")
+            assert page.text_content("#answer").startswith("200 ")
+            page.screenshot(path=str(tmp_path / "demo.png"), full_page=True)
+        finally:
+            browser.close()
+    # The JSON POSTs were cross-origin: the page origin differs from the API's.
+    assert any(m == "POST" and "/create-meeting" in u and u.startswith("http://localhost:") for m, u in requests)

@@ -1,0 +1,93 @@
+"""openapi.yaml is a valid OpenAPI document, and real answers of the packaged binaries (through
+the Lambda runtime emulator, VideoSDK played by the stand-in) match it: every status is
+documented for its route, and every body validates against the documented schema."""
+
+import jsonschema
+import yaml
+from openapi_spec_validator import validate
+
+from conftest import ROOT
+
+SPEC = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+ROUTE = {
+    "get-token": "/get-token",
+    "create-meeting": "/create-meeting",
+    "validate-meeting": "/validate-meeting/{meetingId}",
+    "create-livestream": "/create-livestream",
+    "end-livestream": "/end-livestream",
+}
+
+
+def lookup(ref):
+    node = SPEC
+    for part in ref.lstrip("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def schema_for(function, method, status):
+    path = SPEC["paths"][ROUTE[function]]
+    if method.lower() not in path:
+        # A method the route does not have: always 405 with the error envelope.
+        assert status == 405, f"{method} {ROUTE[function]} answered {status}"
+        return lookup("#/components/schemas/Error")
+    operation = path[method.lower()]
+    assert str(status) in operation["responses"], f"{method} {ROUTE[function]} does not document {status}"
+    response = operation["responses"][str(status)]
+    if "$ref" in response:
+        response = lookup(response["$ref"])
+    return response["content"]["application/json"]["schema"]
+
+
+def check(function, method, status, headers, body):
+    schema = schema_for(function, method, status)
+    # Validate with the whole document as the root, so "#/components/..." references resolve.
+    jsonschema.Draft202012Validator({**SPEC, **schema}).validate(body)
+    assert headers.get("cache-control") == "no-store"
+
+
+def test_the_spec_is_valid_openapi():
+    validate(SPEC)
+    assert set(ROUTE.values()) == set(SPEC["paths"])
+
+
+def test_real_answers_match_the_spec(deployment):
+    fns = deployment("none")
+    seen = []
+
+    def req(function, method, path="/", **kw):
+        status, headers, body = fns[function].request(method, path, **kw)
+        headers = {k.lower(): v for k, v in headers.items()}
+        check(function, method, status, headers, body)
+        seen.append((function, method, status))
+        return status, body
+
+    assert req("get-token", "GET", query="roomId=abcd-efgh-ijkl&ttl=120")[0] == 200
+    assert req("get-token", "POST", body={"permissions": ["ask_join"], "peerId": "p-1"})[0] == 200
+    assert req("get-token", "GET", query="ttl=5")[0] == 400
+    assert req("get-token", "POST", body={"nope": 1})[0] == 400
+    assert req("get-token", "POST", body=b'{"roomId": "x"', headers={"Content-Type": "application/json"})[0] == 400
+    assert req("get-token", "POST", body={"roomId": "a" * 17_000})[0] == 413
+    assert req("get-token", "GET", query="permissions=allow_mod")[0] == 403
+    assert req("get-token", "PUT", body={})[0] == 405
+
+    status, room = req("create-meeting", "POST", body={"customRoomId": "spec-room", "token": "t", "region": "sg001"})
+    assert status == 200
+    room_id = room["roomId"]
+    assert req("create-meeting", "POST", body={"webhook": {"endPoint": "http://insecure.example.com"}})[0] == 400
+    assert req("validate-meeting", "GET", f"/{room_id}")[0] == 200
+    assert req("validate-meeting", "POST", "/spec-room", body={"token": "t"})[0] == 200
+    assert req("validate-meeting", "GET", "/zzzz-zzzz-zzzz")[0] == 404
+    assert req("validate-meeting", "GET", "/a%20b")[0] == 400
+
+    outputs = [{"url": "rtmps://live.twitch.tv/app", "streamKey": "spec-key"}]
+    assert req("create-livestream", "POST", body={"roomId": room_id, "outputs": outputs})[0] == 200
+    assert req("create-livestream", "POST", body={"roomId": room_id, "outputs": outputs})[0] == 409
+    assert req("end-livestream", "POST", body={"roomId": room_id})[0] == 200
+    assert req("create-livestream", "POST", body={"roomId": room_id, "type": "hls"})[0] == 200
+    assert req("end-livestream", "POST", body={"roomId": room_id, "type": "hls"})[0] == 200
+    assert req("end-livestream", "POST", body={"roomId": "zzzz-zzzz-zzzz"})[0] == 404
+    assert req("create-livestream", "POST", body={"roomId": room_id, "outputs": [{"url": "file:///x", "streamKey": "k"}]})[0] == 400
+    assert req("end-livestream", "GET")[0] == 405
+
+    assert {f for f, _, _ in seen} == set(ROUTE)

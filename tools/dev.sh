@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make dev`: serve every function at http://localhost:${DEV_PORT:-9000}/lambda-url/<name>/
+# with `cargo lambda watch`, on an embedded default configuration that needs nothing set:
+#   CALLER_AUTH=none, obviously fake development credentials, and the local VideoSDK stand-in.
+# Real settings take over when given in the environment or in a .env file (KEY=VALUE lines):
+#   VIDEOSDK_API_KEY + VIDEOSDK_SECRET (or VIDEOSDK_SECRET_ID), VIDEOSDK_API_ENDPOINT, CALLER_AUTH, ...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -f .env ]; then
+  set -a
+  # shellcheck disable=SC1091
+  . ./.env
+  set +a
+fi
+
+port=${DEV_PORT:-9000}
+standin_port=${DEV_STANDIN_PORT:-8790}
+export CALLER_AUTH=${CALLER_AUTH:-none}
+export RUST_LOG=${RUST_LOG:-info}
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+if [ -z "${VIDEOSDK_SECRET_ID:-}" ] && [ -z "${VIDEOSDK_API_KEY:-}" ] && [ -z "${VIDEOSDK_SECRET:-}" ]; then
+  export VIDEOSDK_API_KEY=dev-api-key-not-for-videosdk
+  export VIDEOSDK_SECRET=dev-secret-not-for-videosdk
+  cat >&2 <<MSG
+WARNING: using development credentials (VIDEOSDK_API_KEY=$VIDEOSDK_API_KEY).
+         Tokens are signed with a fake secret: VideoSDK itself will reject them.
+         Put your VIDEOSDK_API_KEY and VIDEOSDK_SECRET in .env to use real ones.
+MSG
+  if [ -z "${VIDEOSDK_API_ENDPOINT:-}" ]; then
+    cargo build --quiet -p videosdk-standin
+    target/debug/videosdk-standin --port "$standin_port" &
+    pids+=($!)
+    export VIDEOSDK_API_ENDPOINT=http://127.0.0.1:$standin_port
+    echo "VideoSDK calls go to the local stand-in at $VIDEOSDK_API_ENDPOINT (rooms live in memory)." >&2
+  fi
+fi
+
+echo "Serving http://localhost:$port/lambda-url/{get-token,create-meeting,validate-meeting,create-livestream,end-livestream}/ (CALLER_AUTH=$CALLER_AUTH)" >&2
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" &
+pids+=($!)
+wait "${pids[-1]}"
