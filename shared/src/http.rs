@@ -24,7 +24,7 @@ pub enum ApiError {
     #[error("The request body is larger than 16 KiB.")]
     PayloadTooLarge,
     #[error("Method {method} is not allowed here; use {}.", allowed.join(" or "))]
-    MethodNotAllowed { method: String, allowed: Vec<&'static str> },
+    MethodNotAllowed { method: String, allowed: Vec<String> },
     #[error("{0}")]
     Unauthenticated(String),
     #[error("{0}")]
@@ -183,16 +183,8 @@ pub fn require_method(req: &Request, allowed: &[Method]) -> Result<(), ApiError>
     } else {
         Err(ApiError::MethodNotAllowed {
             method: req.method().to_string(),
-            allowed: allowed.iter().map(|m| m.as_str()).map(static_method).collect(),
+            allowed: allowed.iter().map(|m| m.as_str().to_owned()).collect(),
         })
-    }
-}
-
-fn static_method(m: &str) -> &'static str {
-    match m {
-        "GET" => "GET",
-        "POST" => "POST",
-        _ => "OPTIONS",
     }
 }
 

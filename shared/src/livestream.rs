@@ -2,12 +2,15 @@
 //! outputs (scheme, allowed host, stream key) and the composition `config`. Parsing only; the
 //! upstream calls are in `videosdk::livestreams` and `videosdk::hls`.
 
+use lambda_http::Request;
+use lambda_http::http::Method;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::http::{ApiError, Fields};
+use crate::http::{ApiError, Fields, require_method};
 use crate::ids::{RoomId, url_host};
 use crate::videosdk::livestreams::Output;
+use crate::{caller, policy};
 
 /// Most RTMP destinations one stream may push to.
 pub const MAX_OUTPUTS: usize = 5;
@@ -26,6 +29,26 @@ impl StreamType {
             StreamType::Hls => "hls",
         }
     }
+}
+
+/// A live-stream request past its common checks; the endpoint takes its own fields from `rest`.
+pub struct Opened {
+    pub kind: StreamType,
+    pub room: RoomId,
+    pub rest: Fields,
+}
+
+/// What both live-stream endpoints do first: POST only, a moderator under `CALLER_AUTH=jwt`,
+/// then the body's `type` and `roomId` (and the legacy `token`, ignored).
+pub fn open(req: &Request, config: &Config) -> Result<Opened, ApiError> {
+    require_method(req, &[Method::POST])?;
+    let caller = caller::identify(req, config)?;
+    policy::require_moderator(&caller, config)?;
+    let mut rest = Fields::from_body(req)?;
+    rest.ignore(&["token"]);
+    let kind = take_type(&mut rest)?;
+    let room = take_room(&mut rest)?;
+    Ok(Opened { kind, room, rest })
 }
 
 /// `type`: `rtmp` (default) or `hls`.

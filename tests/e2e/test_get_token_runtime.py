@@ -99,3 +99,14 @@ def test_jwt_mode_is_the_default_and_needs_an_identity(moto, start_function):
     assert claims["participantId"] == "6b1f0c3e-5d2a-4f7b-9a8e-1c2d3e4f5a6b"
     answer = fn.invoke("get-token-user-asks-allow-mod.json")
     assert answer["statusCode"] == 403
+
+
+def test_an_invalid_setting_is_a_500_naming_the_variable_not_a_crash_loop(start_function):
+    fn = start_function("get-token", {"VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET,
+                                      "CALLER_AUTH": "none", "TOKEN_DEFAULT_TTL_SECONDS": "fifteen"})
+    for _ in range(2):
+        status, headers, body = fn.request("GET")
+        assert (status, body["error"]["code"]) == (500, "configuration_error")
+        assert headers["cache-control"] == "no-store"
+    assert "TOKEN_DEFAULT_TTL_SECONDS" in fn.log()
+    assert fn.proc.poll() is None, "the function keeps running"

@@ -2,29 +2,21 @@
 //! `create-livestream`). Moderators only under `CALLER_AUTH=jwt`; stream keys are never logged
 //! or echoed.
 
-use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use shared::http::{ApiError, Fields, ok, require_method, respond};
+use shared::State;
+use shared::http::{ApiError, ok, respond};
 use shared::livestream::{self, StreamType};
 use shared::videosdk::hls::{self, StartHls};
 use shared::videosdk::livestreams::{self, StartRtmp};
-use shared::{State, caller, policy};
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     respond(create_livestream(state, &req).await)
 }
 
 async fn create_livestream(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    require_method(req, &[Method::POST])?;
-    let caller = caller::identify(req, &state.config)?;
-    policy::require_moderator(&caller, &state.config)?;
-
-    let mut fields = Fields::from_body(req)?;
-    fields.ignore(&["token"]);
-    let kind = livestream::take_type(&mut fields)?;
-    let room = livestream::take_room(&mut fields)?;
+    let livestream::Opened { kind, room, rest: mut fields } = livestream::open(req, &state.config)?;
     let outputs = livestream::take_outputs(&mut fields, &state.config)?;
     let config = livestream::take_config(&mut fields)?;
     let template_url = livestream::take_template_url(&mut fields)?;

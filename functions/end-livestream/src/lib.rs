@@ -1,29 +1,21 @@
 //! `end-livestream`: ends a room's RTMP or HLS live stream (contract: `end-livestream`).
 //! Moderators only under `CALLER_AUTH=jwt`.
 
-use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use shared::http::{ApiError, Fields, ok, require_method, respond};
+use shared::State;
+use shared::http::{ApiError, ok, respond};
 use shared::livestream::{self, StreamType};
 use shared::videosdk::{hls, livestreams};
-use shared::{State, caller, policy};
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     respond(end_livestream(state, &req).await)
 }
 
 async fn end_livestream(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    require_method(req, &[Method::POST])?;
-    let caller = caller::identify(req, &state.config)?;
-    policy::require_moderator(&caller, &state.config)?;
-
-    let mut fields = Fields::from_body(req)?;
-    fields.ignore(&["token"]);
-    let kind = livestream::take_type(&mut fields)?;
-    let room = livestream::take_room(&mut fields)?;
-    fields.finish()?;
+    let livestream::Opened { kind, room, rest } = livestream::open(req, &state.config)?;
+    rest.finish()?;
 
     let api = state.videosdk()?;
     match kind {
