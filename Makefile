@@ -16,7 +16,7 @@ SAM_TARGET_DIR := $(CURDIR)/target/lambda-build
 # deploys default to arm64 (see README).
 SAM_ARCH ?= x86_64
 
-.PHONY: dev test venv browser lint unit template sam-build e2e
+.PHONY: dev test bench venv browser lint unit template sam-build e2e
 
 dev: venv
 	tools/dev.sh
@@ -58,3 +58,8 @@ sam-build: venv
 
 e2e: venv
 	$(VENV)/bin/pytest tests/e2e -q
+
+# Figures, not a test: cold start, warm latency and memory of the packaged functions.
+bench: venv sam-build
+	cargo build --quiet -p videosdk-standin
+	$(VENV)/bin/python tools/bench.py

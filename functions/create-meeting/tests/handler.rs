@@ -195,3 +195,21 @@ async fn a_401_after_rotation_rereads_the_secret_and_retries_once() {
     assert_crawler_token(&requests[0], "old-secret-value");
     assert_crawler_token(&requests[1], "new-secret-value");
 }
+
+#[tokio::test]
+async fn the_management_token_is_cached_across_calls_in_a_warm_container() {
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/rooms", room_reply()).await;
+    let state = fake.state(&[("CALLER_AUTH", "none")]).await;
+    for _ in 0..3 {
+        let response = create_meeting::handler(state, post(json!({})).request()).await;
+        assert_eq!(response.status(), 200);
+    }
+    let requests = fake.requests().await;
+    assert_eq!(requests.len(), 3);
+    let first = assert_crawler_token(&requests[0], shared::testing::SECRET);
+    for request in &requests[1..] {
+        assert_eq!(assert_crawler_token(request, shared::testing::SECRET).jti, first.jti, "one token reused");
+    }
+    assert!(first.exp - first.iat >= 300, "short-lived but not per request");
+}

@@ -140,7 +140,7 @@ impl VideoSdk {
         let now_secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         if let Some(c) = cached.as_ref() {
             let same_secret = Arc::ptr_eq(&c.minted_for, credentials) || *c.minted_for == **credentials;
-            if !force && same_secret && now_secs + REMINT_BEFORE_EXPIRY < c.token.exp {
+            if !force && same_secret && still_fresh(c.token.exp, now_secs) {
                 return Ok(c.token.expose().to_owned());
             }
         }
@@ -203,6 +203,11 @@ impl VideoSdk {
             });
         }
     }
+}
+
+/// A cached management token is used until 60 s before it expires.
+fn still_fresh(exp: u64, now: u64) -> bool {
+    now + REMINT_BEFORE_EXPIRY < exp
 }
 
 /// Exponential backoff with full jitter: 0–100 ms, then 0–200 ms, …
@@ -320,6 +325,22 @@ mod tests {
             assert_eq!(upstream_message(body.as_bytes()), *expected, "{body}");
         }
         assert_eq!(upstream_message("x".repeat(1000).as_bytes()).chars().count(), MAX_MESSAGE_CHARS + 1);
+    }
+
+    #[test]
+    fn management_tokens_are_reminted_a_minute_before_expiry() {
+        assert!(still_fresh(1_000, 900));
+        assert!(still_fresh(1_000, 939));
+        assert!(!still_fresh(1_000, 940));
+        assert!(!still_fresh(1_000, 1_200));
+    }
+
+    #[test]
+    fn backoff_is_jittered_and_bounded() {
+        for attempt in 0..6 {
+            let cap = Duration::from_millis(100 << attempt.min(4));
+            assert!((0..20).map(|_| backoff(attempt)).all(|d| d <= cap));
+        }
     }
 
     #[test]
