@@ -75,6 +75,11 @@ where
     F: Future<Output = Response<Body>> + Send,
 {
     lambda_http::tracing::init_default_subscriber();
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_default();
+    if level.to_ascii_lowercase().contains("trace") {
+        // lambda_runtime logs raw events at TRACE: request bodies may hold stream keys.
+        tracing::warn!("TRACE logging is on: the Lambda runtime logs raw request events, which may hold stream keys");
+    }
     match Config::from_env() {
         Ok(config) => {
             // The state lives as long as the process; leaking it lets handlers borrow it.
