@@ -57,6 +57,7 @@ sam-build: venv
 	done
 
 e2e: venv
+	cargo build --quiet --locked -p videosdk-standin
 	$(VENV)/bin/pytest tests/e2e -q
 
 # Figures, not a test: cold start, warm latency and memory of the packaged functions.
