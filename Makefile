@@ -57,7 +57,8 @@ sam-build: venv
 	done
 
 e2e: venv
-	cargo build --quiet --locked -p videosdk-standin
+	# Builds target/debug/videosdk-standin with the same features as `make unit` (a no-op after it).
+	cargo test --workspace --locked --no-run --quiet
 	$(VENV)/bin/pytest tests/e2e -q
 
 # Figures, not a test: cold start, warm latency and memory of the packaged functions.
