@@ -85,3 +85,26 @@ def test_browser_demo_from_another_origin(dev_server, processes, tmp_path):
             browser.close()
     # The JSON POSTs were cross-origin: the page origin differs from the API's.
     assert any(m == "POST" and "/create-meeting" in u and u.startswith("http://localhost:") for m, u in requests)
+
+
+def test_cargo_lambda_invoke_by_name_with_every_stored_event(dev_server):
+    """`cargo lambda invoke <name> --data-file events/<file>` against `make dev`, as the README
+    shows (CALLER_AUTH=none there, so signed-in events are anonymous callers)."""
+    import subprocess
+
+    from conftest import ROOT, cargo_lambda
+    from test_functions_runtime import EVENT_STATUS, function_of
+
+    port = dev_server.base.split(":")[2].split("/")[0]
+    status, _ = call("POST", dev_server.base + "/create-meeting/", {"customRoomId": "abcd-efgh-ijkl"})
+    assert status == 200
+    for event_file, expected in EVENT_STATUS.items():
+        out = subprocess.run(
+            cargo_lambda() + ["invoke", function_of(event_file), "--invoke-address", "127.0.0.1",
+                              "--invoke-port", port, "--output-format", "json",
+                              "--data-file", str(ROOT / "events" / event_file)],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )
+        assert out.returncode == 0, out.stderr
+        answer = json.loads(out.stdout)
+        assert answer["statusCode"] == expected["none"], (event_file, answer)
