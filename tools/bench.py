@@ -2,8 +2,8 @@
 against the project's targets. Runs the `sam build` bootstraps under cargo-lambda's runtime
 emulator on this machine, VideoSDK played by the local stand-in; loopback traffic only."""
 
+import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -12,8 +12,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+import boto3  # noqa: E402
 from conftest import (  # noqa: E402
-    API_KEY, AWS_ENV, SECRET, STANDIN, Processes, bootstrap, cargo_lambda, free_port, wait_for_port,
+    API_KEY, AWS_ENV, REGION, SECRET, STANDIN, VENV_BIN, Processes, bootstrap, cargo_lambda, free_port,
+    wait_for_port,
 )
 
 COLD_RUNS = 15
@@ -80,16 +82,29 @@ def main():
         wait_for_port(port, standin, "videosdk-standin")
         env = {"VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET, "CALLER_AUTH": "none",
                "VIDEOSDK_API_ENDPOINT": f"http://127.0.0.1:{port}"}
+        # The deployed shape: the secret read from Secrets Manager (moto_server) during INIT.
+        moto_port = free_port()
+        moto = procs.start("moto", [VENV_BIN / "moto_server", "-H", "127.0.0.1", "-p", moto_port])
+        wait_for_port(moto_port, moto, "moto_server")
+        endpoint = f"http://127.0.0.1:{moto_port}"
+        boto3.client("secretsmanager", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="bench",
+                     aws_secret_access_key="bench").create_secret(
+            Name="videosdk/bench", SecretString=json.dumps({"apiKey": API_KEY, "secret": SECRET}))
+        sm_env = {"AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_SECRET_ID": "videosdk/bench", "CALLER_AUTH": "none",
+                  "VIDEOSDK_API_ENDPOINT": env["VIDEOSDK_API_ENDPOINT"]}
         results = {
             "get-token": bench(procs, "get-token", env),
             "create-meeting": bench(procs, "create-meeting", env, body=b"{}"),
+            "get-token (SM)": bench(procs, "get-token", sm_env),
+            "create-meeting (SM)": bench(procs, "create-meeting", sm_env, body=b"{}"),
         }
     finally:
         procs.stop_all()
-    print(f"{'function':16} {'cold start':>11} {'warm p50':>9} {'warm p99':>9} {'peak RSS':>9} {'binary':>8}")
+    print("(SM) = secret read from Secrets Manager (moto_server) during INIT; otherwise from the environment")
+    print(f"{'function':20} {'cold start':>11} {'warm p50':>9} {'warm p99':>9} {'peak RSS':>9} {'binary':>8}")
     over = []
     for name, r in results.items():
-        print(f"{name:16} {r['cold_ms']:8.1f} ms {r['warm_p50_ms']:6.2f} ms {r['warm_p99_ms']:6.2f} ms "
+        print(f"{name:20} {r['cold_ms']:8.1f} ms {r['warm_p50_ms']:6.2f} ms {r['warm_p99_ms']:6.2f} ms "
               f"{r['rss_mib']:5.1f} MiB {r['size_mib']:4.1f} MiB")
         over += [f"{name} {k} {r[k]:.1f} > {t}" for k, t in TARGETS.items() if r[k] > t]
     print(f"targets: cold start (spawn to first answer, median of {COLD_RUNS}) <= {TARGETS['cold_ms']} ms, "
