@@ -543,3 +543,30 @@ impl wiremock::Match for SignedWith {
         jsonwebtoken::decode::<Value>(token, &DecodingKey::from_secret(self.0.as_bytes()), &validation).is_ok()
     }
 }
+
+/// Sends one bad request to a function whose VideoSDK is a fresh fake, and asserts the refusal:
+/// `status`, `error.code`, a non-empty message, and that VideoSDK received nothing.
+/// Returns the answer's body for further checks.
+pub async fn assert_refused_before_upstream<H, F>(
+    handler: H,
+    vars: &[(&str, &str)],
+    name: &str,
+    event: &Event,
+    status: u16,
+    code: &str,
+) -> Value
+where
+    H: Fn(&'static State, Request) -> F,
+    F: std::future::Future<Output = Response<Body>>,
+{
+    let fake = FakeVideoSdk::start().await;
+    let state = fake.state(vars).await;
+    let response = handler(state, event.request()).await;
+    let body = body_json(&response);
+    assert_eq!(response.status().as_u16(), status, "{name}: {body}");
+    assert_eq!(body["error"]["code"], code, "{name}: {body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{name}: {body}");
+    assert_eq!(response.headers()["cache-control"], "no-store", "{name}");
+    assert!(fake.requests().await.is_empty(), "{name}: VideoSDK was called");
+    body
+}

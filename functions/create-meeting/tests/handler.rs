@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use shared::secret::SecretStore;
 use shared::testing::{
-    Event, FakeVideoSdk, Moto, SignedWith, assert_crawler_token, body_json, check_upstream_failures, event_file,
-    request_json,
+    Event, FakeVideoSdk, Moto, SignedWith, assert_crawler_token, assert_refused_before_upstream, body_json,
+    check_upstream_failures, event_file, request_json,
 };
 use wiremock::{Mock, ResponseTemplate, matchers};
 
@@ -135,13 +135,8 @@ async fn bad_input_is_refused_before_anything_reaches_videosdk() {
         ("GET", Event::get("/create-meeting"), 405, "method_not_allowed"),
     ];
     for (name, event, status, code) in cases {
-        let fake = FakeVideoSdk::start().await;
-        let state = fake.state(&[("CALLER_AUTH", "none")]).await;
-        let response = create_meeting::handler(state, event.request()).await;
-        let body = body_json(&response);
-        assert_eq!(response.status().as_u16(), status, "{name}: {body}");
-        assert_eq!(body["error"]["code"], code, "{name}: {body}");
-        assert!(fake.requests().await.is_empty(), "{name}: VideoSDK was called");
+        assert_refused_before_upstream(create_meeting::handler, &[("CALLER_AUTH", "none")], name, &event, status, code)
+            .await;
     }
 }
 

@@ -1,7 +1,9 @@
 //! `end-livestream` against a fake VideoSDK.
 
 use serde_json::{Value, json};
-use shared::testing::{Event, FakeVideoSdk, body_json, check_upstream_failures, event_file, request_json};
+use shared::testing::{
+    Event, FakeVideoSdk, assert_refused_before_upstream, body_json, check_upstream_failures, event_file, request_json,
+};
 use wiremock::ResponseTemplate;
 
 const NONE: &[(&str, &str)] = &[("CALLER_AUTH", "none")];
@@ -70,13 +72,7 @@ async fn bad_input_is_refused_before_anything_reaches_videosdk() {
         ("GET", Event::get("/end-livestream"), 405, "method_not_allowed"),
     ];
     for (name, event, status, code) in cases {
-        let fake = FakeVideoSdk::start().await;
-        let state = fake.state(NONE).await;
-        let response = end_livestream::handler(state, event.request()).await;
-        let body = body_json(&response);
-        assert_eq!(response.status().as_u16(), status, "{name}: {body}");
-        assert_eq!(body["error"]["code"], code, "{name}: {body}");
-        assert!(fake.requests().await.is_empty(), "{name}: VideoSDK was called");
+        assert_refused_before_upstream(end_livestream::handler, NONE, name, &event, status, code).await;
     }
 }
 

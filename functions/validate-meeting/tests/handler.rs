@@ -2,7 +2,9 @@
 //! and how VideoSDK's many "unknown room" answers become 404 `{"valid": false}`.
 
 use serde_json::json;
-use shared::testing::{Event, FakeVideoSdk, body_json, check_upstream_failures, event_file};
+use shared::testing::{
+    Event, FakeVideoSdk, assert_refused_before_upstream, body_json, check_upstream_failures, event_file,
+};
 use wiremock::ResponseTemplate;
 
 const ROOM: &str =
@@ -144,13 +146,7 @@ async fn bad_ids_and_input_are_refused_before_anything_reaches_videosdk() {
         ("DELETE", Event::new("DELETE", "/validate-meeting/abc"), 405, "method_not_allowed"),
     ];
     for (name, event, status, code) in cases {
-        let fake = FakeVideoSdk::start().await;
-        let state = fake.state(NONE).await;
-        let response = validate_meeting::handler(state, event.request()).await;
-        let body = body_json(&response);
-        assert_eq!(response.status().as_u16(), status, "{name}: {body}");
-        assert_eq!(body["error"]["code"], code, "{name}: {body}");
-        assert!(fake.requests().await.is_empty(), "{name}: VideoSDK was called");
+        assert_refused_before_upstream(validate_meeting::handler, NONE, name, &event, status, code).await;
     }
     // Under jwt, no identity is 401 and nothing is sent.
     let fake = FakeVideoSdk::start().await;
