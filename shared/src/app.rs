@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use lambda_http::{Body, Error, Request, Response, service_fn};
 
+use crate::claims::{ParticipantRole, Permission};
 use crate::config::{CallerAuth, Config};
 use crate::http::ApiError;
 use crate::secret::SecretStore;
@@ -32,11 +33,7 @@ pub enum Uses {
 impl State {
     /// Reads the secret and builds clients. Never fails: a missing secret is answered with 503.
     pub async fn init(config: Config, uses: Uses) -> State {
-        if config.caller_auth == CallerAuth::None {
-            tracing::warn!(
-                "CALLER_AUTH=none: every caller is anonymous; use this only for local development or behind your own authentication"
-            );
-        }
+        warn_about_risky_settings(&config);
         let secrets = SecretStore::load(&config).await;
         let videosdk = match uses {
             Uses::TokensOnly => None,
@@ -54,6 +51,30 @@ impl State {
     /// The VideoSDK client, or 500 when INIT could not build it (logged then).
     pub fn videosdk(&self) -> Result<&VideoSdk, ApiError> {
         self.videosdk.as_ref().ok_or(ApiError::Misconfigured)
+    }
+}
+
+/// Says at cold start, in the log, what a risky setting hands out.
+fn warn_about_risky_settings(config: &Config) {
+    if config.caller_auth == CallerAuth::None {
+        tracing::warn!(
+            "CALLER_AUTH=none: every caller is anonymous; use this only for local development, for apps whose users do not sign in (throttle the API), or behind your own authentication"
+        );
+        if config.anonymous_default_permissions.contains(&Permission::AllowMod) {
+            tracing::warn!(
+                "ANONYMOUS_DEFAULT_PERMISSIONS includes allow_mod: every anonymous caller may mute and remove other participants"
+            );
+        }
+    }
+    if config.participant_role == ParticipantRole::None {
+        tracing::warn!(
+            "PARTICIPANT_TOKEN_ROLE=none: participant tokens carry no role, so whoever holds one can call VideoSDK's REST API for this account until it expires (create and list rooms, read sessions, start recordings and RTMP restreams to any host); prefer rtc tokens and this API's /v2 routes"
+        );
+    }
+    if config.anonymous_livestreams && config.livestream_allowed_hosts.is_empty() {
+        tracing::warn!(
+            "ANONYMOUS_LIVESTREAMS=allow has no effect until LIVESTREAM_ALLOWED_HOSTS names the RTMP hosts streams may go to"
+        );
     }
 }
 

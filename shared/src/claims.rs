@@ -6,7 +6,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ParticipantId, RoomId};
@@ -231,6 +232,48 @@ impl TokenBuilder {
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(|_| ClaimsError::Signing)?;
         Ok(SignedToken { token, jti: claims.jti, iat: claims.iat, exp: claims.exp })
     }
+}
+
+/// Why a token a client presented was not accepted. The messages are safe to show the caller
+/// and never quote the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("the token is not a well-formed JWT")]
+    Malformed,
+    #[error("the token is not signed with HS256")]
+    Algorithm,
+    #[error("the token's signature does not verify")]
+    Signature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token has no expiry")]
+    NoExpiry,
+    #[error("the token was issued for another API key")]
+    ForeignKey,
+}
+
+/// Verifies a token a client presents (`Authorization: <token>`): HS256 with `credentials`'
+/// secret, an `exp` in the future (no leeway), and `apikey` equal to ours. Nothing else about
+/// the token is trusted before this returns.
+pub fn verify(token: &str, credentials: &Credentials) -> Result<Claims, VerifyError> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    validation.validate_exp = true;
+    validation.required_spec_claims = ["exp"].into_iter().map(String::from).collect();
+    let key = DecodingKey::from_secret(credentials.secret_bytes());
+    let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => VerifyError::Signature,
+            ErrorKind::ExpiredSignature => VerifyError::Expired,
+            ErrorKind::MissingRequiredClaim(_) => VerifyError::NoExpiry,
+            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => VerifyError::Algorithm,
+            _ => VerifyError::Malformed,
+        })?
+        .claims;
+    if claims.apikey != credentials.api_key() {
+        return Err(VerifyError::ForeignKey);
+    }
+    Ok(claims)
 }
 
 /// Formats Unix seconds as RFC 3339 UTC (`2026-11-23T11:29:48Z`).

@@ -36,6 +36,11 @@ pub struct Config {
     pub participant_role: ParticipantRole,
     pub caller_auth: CallerAuth,
     pub anonymous_permissions: Vec<Permission>,
+    /// What an anonymous caller gets when it asks for no permissions (`ANONYMOUS_DEFAULT_PERMISSIONS`).
+    pub anonymous_default_permissions: Vec<Permission>,
+    /// `ANONYMOUS_LIVESTREAMS=allow`: anonymous callers may start and end live streams, and only
+    /// when `LIVESTREAM_ALLOWED_HOSTS` is also set.
+    pub anonymous_livestreams: bool,
     pub moderator_group: String,
     /// Lowercase host names; empty means any host.
     pub livestream_allowed_hosts: Vec<String>,
@@ -109,16 +114,31 @@ impl Config {
         // An explicitly empty ANONYMOUS_PERMISSIONS means "nothing", so read it untrimmed-of-unset.
         let anonymous_permissions = match lookup("ANONYMOUS_PERMISSIONS") {
             None => vec![Permission::AllowJoin, Permission::AskJoin],
-            Some(list) => split_list(&list)
-                .map(|name| {
-                    Permission::parse(name).ok_or_else(|| {
-                        invalid(
-                            "ANONYMOUS_PERMISSIONS",
-                            &format!("unknown permission {name:?}; use allow_join, ask_join, allow_mod"),
-                        )
-                    })
-                })
-                .collect::<Result<_, _>>()?,
+            Some(list) => permission_list("ANONYMOUS_PERMISSIONS", &list)?,
+        };
+        let anonymous_default_permissions = match get("ANONYMOUS_DEFAULT_PERMISSIONS") {
+            None => vec![Permission::AllowJoin],
+            Some(list) => {
+                let list = permission_list("ANONYMOUS_DEFAULT_PERMISSIONS", &list)?;
+                if list.contains(&Permission::AskJoin) && list.len() > 1 {
+                    return Err(invalid(
+                        "ANONYMOUS_DEFAULT_PERMISSIONS",
+                        "ask_join cannot be combined with allow_join or allow_mod",
+                    ));
+                }
+                if let Some(p) = list.iter().find(|p| !anonymous_permissions.contains(p)) {
+                    return Err(invalid(
+                        "ANONYMOUS_DEFAULT_PERMISSIONS",
+                        &format!("{p} is not in ANONYMOUS_PERMISSIONS; add it there too"),
+                    ));
+                }
+                list
+            }
+        };
+        let anonymous_livestreams = match get("ANONYMOUS_LIVESTREAMS").as_deref() {
+            None | Some("deny") => false,
+            Some("allow") => true,
+            Some(_) => return Err(invalid("ANONYMOUS_LIVESTREAMS", "must be deny or allow")),
         };
 
         let moderator_group = get("MODERATOR_GROUP").unwrap_or_else(|| "videosdk-moderators".into());
@@ -140,6 +160,8 @@ impl Config {
             participant_role,
             caller_auth,
             anonymous_permissions,
+            anonymous_default_permissions,
+            anonymous_livestreams,
             moderator_group,
             livestream_allowed_hosts,
             secret_refresh: Duration::from_secs(secret_refresh),
@@ -151,6 +173,19 @@ impl Config {
 
 fn invalid(variable: &'static str, reason: &str) -> ConfigError {
     ConfigError { variable, reason: reason.to_owned() }
+}
+
+fn permission_list(variable: &'static str, value: &str) -> Result<Vec<Permission>, ConfigError> {
+    let mut list = Vec::new();
+    for name in split_list(value) {
+        let p = Permission::parse(name).ok_or_else(|| {
+            invalid(variable, &format!("unknown permission {name:?}; use allow_join, ask_join, allow_mod"))
+        })?;
+        if !list.contains(&p) {
+            list.push(p);
+        }
+    }
+    Ok(list)
 }
 
 fn split_list(value: &str) -> impl Iterator<Item = &str> {
@@ -198,6 +233,8 @@ mod tests {
         assert_eq!(c.participant_role, ParticipantRole::Rtc);
         assert_eq!(c.caller_auth, CallerAuth::Jwt);
         assert_eq!(c.anonymous_permissions, vec![Permission::AllowJoin, Permission::AskJoin]);
+        assert_eq!(c.anonymous_default_permissions, vec![Permission::AllowJoin]);
+        assert!(!c.anonymous_livestreams);
         assert_eq!(c.moderator_group, "videosdk-moderators");
         assert!(c.livestream_allowed_hosts.is_empty());
         assert_eq!(c.secret_refresh, Duration::from_secs(300));
@@ -229,6 +266,10 @@ mod tests {
             (&[("VIDEOSDK_API_ENDPOINT", "api.videosdk.live")], "VIDEOSDK_API_ENDPOINT"),
             (&[("VIDEOSDK_API_ENDPOINT", "https://api.videosdk.live/v2")], "VIDEOSDK_API_ENDPOINT"),
             (&[("SECRET_REFRESH_SECONDS", "5m")], "SECRET_REFRESH_SECONDS"),
+            (&[("ANONYMOUS_DEFAULT_PERMISSIONS", "allow_mod")], "ANONYMOUS_DEFAULT_PERMISSIONS"),
+            (&[("ANONYMOUS_DEFAULT_PERMISSIONS", "allow_join,ask_join")], "ANONYMOUS_DEFAULT_PERMISSIONS"),
+            (&[("ANONYMOUS_DEFAULT_PERMISSIONS", "join")], "ANONYMOUS_DEFAULT_PERMISSIONS"),
+            (&[("ANONYMOUS_LIVESTREAMS", "yes")], "ANONYMOUS_LIVESTREAMS"),
             (&[("VIDEOSDK_TIMEOUT_MS", "0")], "VIDEOSDK_TIMEOUT_MS"),
         ];
         for (vars, variable) in cases {
@@ -251,6 +292,18 @@ mod tests {
         assert_eq!(c.api_endpoint, "http://127.0.0.1:8080");
         let none = config(&[("ANONYMOUS_PERMISSIONS", "")]).unwrap();
         assert!(none.anonymous_permissions.is_empty());
+    }
+
+    #[test]
+    fn the_anonymous_default_can_grant_allow_mod_when_allowed() {
+        let c = config(&[
+            ("ANONYMOUS_PERMISSIONS", "allow_join,allow_mod"),
+            ("ANONYMOUS_DEFAULT_PERMISSIONS", "allow_join, allow_mod"),
+            ("ANONYMOUS_LIVESTREAMS", "allow"),
+        ])
+        .unwrap();
+        assert_eq!(c.anonymous_default_permissions, vec![Permission::AllowJoin, Permission::AllowMod]);
+        assert!(c.anonymous_livestreams);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod caller;
 pub mod claims;
+pub mod client_api;
 pub mod config;
 pub mod http;
 pub mod ids;

@@ -38,12 +38,12 @@ pub struct Opened {
     pub rest: Fields,
 }
 
-/// What both live-stream endpoints do first: POST only, a moderator under `CALLER_AUTH=jwt`,
+/// What both live-stream endpoints do first: POST only, a caller allowed to run live streams,
 /// then the body's `type` and `roomId` (and the legacy `token`, ignored).
 pub fn open(req: &Request, config: &Config) -> Result<Opened, ApiError> {
     require_method(req, &[Method::POST])?;
     let caller = caller::identify(req, config)?;
-    policy::require_moderator(&caller, config)?;
+    policy::may_run_livestreams(&caller, config)?;
     let mut rest = Fields::from_body(req)?;
     rest.ignore(&["token"]);
     let kind = take_type(&mut rest)?;

@@ -7,15 +7,18 @@ use crate::config::Config;
 use crate::http::ApiError;
 use crate::ids::ParticipantId;
 
-/// The permissions a participant token gets: what was asked (default `allow_join`), if allowed.
+/// The permissions a participant token gets: what was asked, if allowed. A caller that asks for
+/// none gets `allow_join`, or `ANONYMOUS_DEFAULT_PERMISSIONS` when anonymous.
 pub fn token_permissions(
     caller: &Caller,
     requested: Option<Permissions>,
     config: &Config,
 ) -> Result<Permissions, ApiError> {
-    let permissions = match requested {
-        Some(p) => p,
-        None => Permissions::new([Permission::AllowJoin]).map_err(|_| ApiError::Internal)?,
+    let permissions = match (requested, caller) {
+        (Some(p), _) => p,
+        (None, Caller::Anonymous) => Permissions::new(config.anonymous_default_permissions.iter().copied())
+            .map_err(|_| ApiError::Misconfigured)?,
+        (None, Caller::User { .. }) => Permissions::new([Permission::AllowJoin]).map_err(|_| ApiError::Internal)?,
     };
     for &p in permissions.as_slice() {
         match caller {
@@ -56,10 +59,18 @@ pub fn token_participant(caller: &Caller, requested: Option<ParticipantId>) -> R
     }
 }
 
-/// Live streams are started and ended by moderators only when callers are signed in.
-pub fn require_moderator(caller: &Caller, config: &Config) -> Result<(), ApiError> {
+/// Who may start and end live streams: moderators when callers are signed in; anonymous callers
+/// only when the operator opted in (`ANONYMOUS_LIVESTREAMS=allow`) and also limited where
+/// streams may go (`LIVESTREAM_ALLOWED_HOSTS`). Otherwise anyone could restream any room anywhere.
+pub fn may_run_livestreams(caller: &Caller, config: &Config) -> Result<(), ApiError> {
     match caller {
-        Caller::Anonymous => Ok(()),
+        Caller::Anonymous if config.anonymous_livestreams && !config.livestream_allowed_hosts.is_empty() => Ok(()),
+        Caller::Anonymous => Err(ApiError::Forbidden(
+            "Anonymous callers may not start or end live streams. The operator can allow it with \
+             ANONYMOUS_LIVESTREAMS=allow together with LIVESTREAM_ALLOWED_HOSTS, or require signed-in moderators \
+             (CALLER_AUTH=jwt)."
+                .into(),
+        )),
         Caller::User { moderator: true, .. } => Ok(()),
         Caller::User { moderator: false, .. } => Err(ApiError::Forbidden(format!(
             "Only members of the \"{}\" group may start or end live streams.",
@@ -94,6 +105,42 @@ mod tests {
         assert_eq!(token_permissions(&user, ask.clone(), &config()).unwrap_err().code(), "forbidden");
         assert!(token_permissions(&moderator, ask.clone(), &config()).is_ok());
         assert_eq!(token_permissions(&Caller::Anonymous, ask, &config()).unwrap_err().code(), "forbidden");
+    }
+
+    #[test]
+    fn anonymous_callers_get_the_operator_s_default() {
+        let c = crate::config::Config::from_lookup(|k| match k {
+            "ANONYMOUS_PERMISSIONS" => Some("allow_join,allow_mod".into()),
+            "ANONYMOUS_DEFAULT_PERMISSIONS" => Some("allow_join,allow_mod".into()),
+            _ => None,
+        })
+        .unwrap();
+        let p = token_permissions(&Caller::Anonymous, None, &c).unwrap();
+        assert_eq!(p.as_slice(), &[Permission::AllowJoin, Permission::AllowMod]);
+        let user = Caller::User { sub: "u".into(), moderator: false };
+        assert_eq!(token_permissions(&user, None, &c).unwrap().as_slice(), &[Permission::AllowJoin]);
+    }
+
+    #[test]
+    fn anonymous_live_streams_need_the_opt_in_and_a_host_list() {
+        let with = |vars: &'static [(&'static str, &'static str)]| {
+            crate::config::Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+                .unwrap()
+        };
+        let refused = [
+            with(&[]),
+            with(&[("ANONYMOUS_LIVESTREAMS", "allow")]),
+            with(&[("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com")]),
+        ];
+        for c in &refused {
+            assert_eq!(may_run_livestreams(&Caller::Anonymous, c).unwrap_err().code(), "forbidden");
+        }
+        let opted_in = with(&[("ANONYMOUS_LIVESTREAMS", "allow"), ("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com")]);
+        assert!(may_run_livestreams(&Caller::Anonymous, &opted_in).is_ok());
+        let moderator = Caller::User { sub: "m".into(), moderator: true };
+        let user = Caller::User { sub: "u".into(), moderator: false };
+        assert!(may_run_livestreams(&moderator, &with(&[])).is_ok());
+        assert_eq!(may_run_livestreams(&user, &opted_in).unwrap_err().code(), "forbidden");
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub struct Event {
     base64: bool,
     claims: Option<Map<String, Value>>,
     path_parameters: Map<String, Value>,
+    headers: Map<String, Value>,
 }
 
 impl Event {
@@ -50,6 +51,7 @@ impl Event {
             base64: false,
             claims: None,
             path_parameters: Map::new(),
+            headers: Map::new(),
         }
     }
 
@@ -98,6 +100,12 @@ impl Event {
         self.claims(claims)
     }
 
+    /// A request header (names are lowercased, as API Gateway delivers them).
+    pub fn header(mut self, name: &str, value: &str) -> Event {
+        self.headers.insert(name.to_ascii_lowercase(), json!(value));
+        self
+    }
+
     pub fn path_parameter(mut self, name: &str, value: &str) -> Event {
         self.path_parameters.insert(name.to_owned(), json!(value));
         self
@@ -134,6 +142,9 @@ impl Event {
             "requestContext": context,
             "isBase64Encoded": self.base64
         });
+        for (name, value) in &self.headers {
+            event["headers"][name] = value.clone();
+        }
         if let Some(body) = &self.body {
             event["body"] = json!(body);
         }
@@ -173,6 +184,24 @@ pub async fn state(uses: Uses, vars: &[(&str, &str)]) -> State {
     let mut all = vec![("VIDEOSDK_API_KEY", API_KEY), ("VIDEOSDK_SECRET", SECRET)];
     all.extend_from_slice(vars);
     State::init(config(&all), uses).await
+}
+
+/// A participant token as `get-token` issues it (rtc, `allow_join`), signed with the test
+/// credentials; `edit` changes its claims before signing.
+pub fn participant_token(edit: impl FnOnce(&mut Value)) -> String {
+    participant_token_signed(SECRET, edit)
+}
+
+/// [`participant_token`] signed with another secret.
+pub fn participant_token_signed(secret: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let mut claims = json!({
+        "apikey": API_KEY, "permissions": ["allow_join"], "version": 2, "roles": ["rtc"],
+        "iat": now, "exp": now + 600, "jti": uuid::Uuid::new_v4().to_string(),
+    });
+    edit(&mut claims);
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes())).unwrap()
 }
 
 /// A running `moto_server`: a real Secrets Manager endpoint on a free loopback port.
@@ -292,6 +321,14 @@ pub struct UpstreamCase {
     /// Text VideoSDK sent that the answer's message must carry on.
     pub message: Option<&'static str>,
 }
+
+/// Anonymous callers allowed to run live streams, as an operator opts in
+/// (`ANONYMOUS_LIVESTREAMS=allow` with `LIVESTREAM_ALLOWED_HOSTS`).
+pub const ANONYMOUS_OPTED_IN: &[(&str, &str)] = &[
+    ("CALLER_AUTH", "none"),
+    ("ANONYMOUS_LIVESTREAMS", "allow"),
+    ("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com,live-api-s.facebook.com,h.example.com"),
+];
 
 /// Timeouts used by upstream tests: short, so the slow case stays fast.
 pub const TEST_TIMEOUT_MS: u64 = 1_000;
@@ -483,22 +520,14 @@ pub async fn check_upstream_failures<H, F>(
         let state = match &case.upstream {
             Upstream::Reply(template) => {
                 fake.on(method, path, template.clone()).await;
-                fake.state(&[("CALLER_AUTH", "none")]).await
+                fake.state(ANONYMOUS_OPTED_IN).await
             }
             Upstream::Refused => {
                 let endpoint = format!("http://127.0.0.1:{}", free_port());
                 let timeout = TEST_TIMEOUT_MS.to_string();
-                leak(
-                    state(
-                        Uses::VideoSdkApi,
-                        &[
-                            ("CALLER_AUTH", "none"),
-                            ("VIDEOSDK_API_ENDPOINT", &endpoint),
-                            ("VIDEOSDK_TIMEOUT_MS", &timeout),
-                        ],
-                    )
-                    .await,
-                )
+                let mut vars = vec![("VIDEOSDK_API_ENDPOINT", endpoint.as_str()), ("VIDEOSDK_TIMEOUT_MS", &timeout)];
+                vars.extend_from_slice(ANONYMOUS_OPTED_IN);
+                leak(state(Uses::VideoSdkApi, &vars).await)
             }
         };
         let started = Instant::now();

@@ -12,7 +12,8 @@ const KEY: &str = "live-key-4f9a-SECRET";
 /// Environment variables for one case.
 type Vars<'a> = &'a [(&'a str, &'a str)];
 
-const NONE: Vars<'static> = &[("CALLER_AUTH", "none")];
+/// Anonymous callers, with the operator's opt-in for live streams.
+const NONE: Vars<'static> = shared::testing::ANONYMOUS_OPTED_IN;
 
 fn post(body: Value) -> Event {
     Event::post("/create-livestream").json(body)
@@ -130,10 +131,31 @@ async fn only_moderators_start_streams_under_jwt() {
 }
 
 #[tokio::test]
+async fn anonymous_callers_cannot_stream_without_the_operator_s_opt_in_and_host_list() {
+    let hls = post(json!({"roomId": "abcd-efgh-ijkl", "type": "hls"}));
+    let cases: &[(&str, Vars)] = &[
+        ("CALLER_AUTH=none alone", &[("CALLER_AUTH", "none")]),
+        ("opt-in without hosts", &[("CALLER_AUTH", "none"), ("ANONYMOUS_LIVESTREAMS", "allow")]),
+        ("hosts without opt-in", &[("CALLER_AUTH", "none"), ("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com")]),
+    ];
+    for (name, vars) in cases {
+        for event in [post(rtmp_body()), hls.clone()] {
+            let body =
+                assert_refused_before_upstream(create_livestream::handler, vars, name, &event, 403, "forbidden").await;
+            assert!(body["error"]["message"].as_str().unwrap().contains("ANONYMOUS_LIVESTREAMS"), "{body}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn bad_input_is_refused_before_anything_reaches_videosdk() {
     let six: Vec<Value> =
         (0..6).map(|i| json!({"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": format!("k{i}")})).collect();
-    let allowed: Vars = &[("CALLER_AUTH", "none"), ("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com,live.twitch.tv")];
+    let allowed: Vars = &[
+        ("CALLER_AUTH", "none"),
+        ("ANONYMOUS_LIVESTREAMS", "allow"),
+        ("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com,live.twitch.tv"),
+    ];
     let cases: Vec<(&str, Vars, Event, u16, &str)> = vec![
         ("malformed json", NONE, Event::post("/create-livestream").body("{\"roomId\":"), 400, "malformed_json"),
         ("missing roomId", NONE, post(json!({"outputs": rtmp_body()["outputs"]})), 400, "invalid_field"),

@@ -1,17 +1,47 @@
 //! `create-meeting`: creates a VideoSDK room with the server's own management token
-//! (contract: `create-meeting`). Only whitelisted fields are forwarded.
+//! (contract: `create-meeting`). Only whitelisted fields are forwarded. Also serves the client
+//! apps' `POST /v2/rooms`, for the bearer of a participant token this API issued, answered in
+//! VideoSDK's room shape.
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
+use shared::client_api::{self, ClientRoute};
 use shared::http::{ApiError, Fields, ok, require_method, respond};
 use shared::ids::url_host;
 use shared::videosdk::rooms::{self, AutoCloseConfig, CreateRoom, Webhook};
 use shared::{State, caller};
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
-    respond(create_meeting(state, &req).await)
+    respond(match ClientRoute::of(&req) {
+        None => create_meeting(state, &req).await,
+        Some(Ok(ClientRoute::CreateRoom)) => create_room(state, &req).await,
+        Some(Ok(_)) => Err(client_api::not_served()),
+        Some(Err(e)) => Err(e),
+    })
+}
+
+/// `POST /v2/rooms` with a participant token: the same whitelist, VideoSDK's answer shape.
+async fn create_room(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
+    require_method(req, &[Method::POST])?;
+    let token = client_api::authenticate(req, &state.secrets).await?;
+    let body = parse(Fields::from_body(req)?)?;
+    if let Some(bound) = token.room_id.as_deref()
+        && body.custom_room_id.as_deref() != Some(bound)
+    {
+        return Err(ApiError::Forbidden(format!(
+            "This token is for room {bound} only; it may create that room (customRoomId) and no other."
+        )));
+    }
+    let room = rooms::create(state.videosdk()?, &state.secrets, &body).await?;
+    shared::tracing::info!(room_id = %room.room_id, jti = %token.jti, "created a room for a participant token");
+    Ok(ok(&json!({
+        "roomId": room.room_id,
+        "customRoomId": room.custom_room_id,
+        "disabled": room.disabled,
+        "createdAt": room.created_at,
+    })))
 }
 
 async fn create_meeting(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {

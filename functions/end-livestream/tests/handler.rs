@@ -6,7 +6,8 @@ use shared::testing::{
 };
 use wiremock::ResponseTemplate;
 
-const NONE: &[(&str, &str)] = &[("CALLER_AUTH", "none")];
+/// Anonymous callers, with the operator's opt-in for live streams.
+const NONE: &[(&str, &str)] = shared::testing::ANONYMOUS_OPTED_IN;
 
 fn post(body: Value) -> Event {
     Event::post("/end-livestream").json(body)
@@ -56,6 +57,20 @@ async fn only_moderators_end_streams_under_jwt() {
     let response = end_livestream::handler(state, post(json!({"roomId": "r"})).request()).await;
     assert_eq!(response.status(), 401);
     assert!(fake.requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn anonymous_callers_cannot_end_streams_without_the_operator_s_opt_in_and_host_list() {
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        ("CALLER_AUTH=none alone", &[("CALLER_AUTH", "none")]),
+        ("opt-in without hosts", &[("CALLER_AUTH", "none"), ("ANONYMOUS_LIVESTREAMS", "allow")]),
+    ];
+    for (name, vars) in cases {
+        for kind in ["rtmp", "hls"] {
+            let event = Event::post("/end-livestream").json(json!({"roomId": "abcd-efgh-ijkl", "type": kind}));
+            assert_refused_before_upstream(end_livestream::handler, vars, name, &event, 403, "forbidden").await;
+        }
+    }
 }
 
 #[tokio::test]

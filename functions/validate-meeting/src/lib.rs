@@ -1,23 +1,99 @@
 //! `validate-meeting`: tells whether a VideoSDK room (or custom room id) exists
 //! (contract: `validate-meeting`). An unknown room is 404 `{"valid": false, "error": …}`.
+//!
+//! Also serves the client apps' read-only room calls, for the bearer of a participant token this
+//! API issued, in VideoSDK's answer shapes: `GET /v2/rooms/validate/{roomId}`,
+//! `GET /v2/sessions?roomId=…` and `GET /v2/hls/{roomId}/active`.
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 
-use shared::http::{ApiError, Fields, ok, require_method};
+use shared::client_api::{self, ClientRoute};
+use shared::http::{ApiError, Fields, ok, require_method, respond};
 use shared::ids::RoomId;
-use shared::videosdk::rooms;
+use shared::videosdk::sessions::{self, Paging};
+use shared::videosdk::{hls, rooms};
 use shared::{State, caller};
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
-    match validate_meeting(state, &req).await {
+    match ClientRoute::of(&req) {
+        None => legacy(state, &req).await,
+        Some(route) => respond(match route {
+            Ok(route) => client_call(state, &req, route).await,
+            Err(e) => Err(e),
+        }),
+    }
+}
+
+/// A client app's call with its participant token.
+async fn client_call(state: &State, req: &Request, route: ClientRoute) -> Result<Response<Body>, ApiError> {
+    require_method(req, &[Method::GET])?;
+    let token = client_api::authenticate(req, &state.secrets).await?;
+    let api = state.videosdk()?;
+    match route {
+        ClientRoute::ValidateRoom(id) => {
+            let room = client_api::room_id(&id)?;
+            client_api::require_room(&token, &room)?;
+            no_query(req)?;
+            let found = rooms::validate(api, &state.secrets, &room).await?;
+            Ok(ok(&json!({
+                "roomId": found.room_id,
+                "customRoomId": found.custom_room_id,
+                "disabled": found.disabled,
+                "createdAt": found.created_at,
+            })))
+        }
+        ClientRoute::Sessions => {
+            let mut query = Fields::from_query(req)?;
+            let room = query
+                .take_room_id("roomId")?
+                .ok_or_else(|| ApiError::invalid("roomId", "roomId is required: GET /v2/sessions?roomId={roomId}."))?;
+            let paging =
+                Paging { page: page(&mut query, "page", 1_000_000)?, per_page: page(&mut query, "perPage", 100)? };
+            query.finish()?;
+            client_api::require_room(&token, &room)?;
+            let found = sessions::list(api, &state.secrets, &room, paging).await?;
+            let mut answer = json!({"data": found.data});
+            if let Some(info) = found.page_info.filter(|v| v.is_object()) {
+                answer["pageInfo"] = info;
+            }
+            Ok(ok(&answer))
+        }
+        ClientRoute::HlsActive(id) => {
+            let room = client_api::room_id(&id)?;
+            client_api::require_room(&token, &room)?;
+            no_query(req)?;
+            let active = hls::active(api, &state.secrets, &room).await?;
+            Ok(ok(&json!({"code": 200, "data": active})))
+        }
+        ClientRoute::CreateRoom => Err(client_api::not_served()),
+    }
+}
+
+/// A whole number from 1 to `max`, when given.
+fn page(query: &mut Fields, name: &str, max: u64) -> Result<Option<u64>, ApiError> {
+    match query.take_u64(name)? {
+        Some(n) if !(1..=max).contains(&n) => {
+            Err(ApiError::invalid(name, format!("{name} must be between 1 and {max}.")))
+        }
+        other => Ok(other),
+    }
+}
+
+fn no_query(req: &Request) -> Result<(), ApiError> {
+    Fields::from_query(req)?.finish()
+}
+
+/// The API's own `/validate-meeting/{meetingId}`.
+async fn legacy(state: &State, req: &Request) -> Response<Body> {
+    match validate_meeting(state, req).await {
         Ok(response) => response,
         Err(error @ ApiError::NotFound(_)) => {
             let envelope = error.envelope();
             error.response_with(json!({"valid": false, "error": envelope["error"]}))
         }
-        Err(error) => shared::http::respond(Err(error)),
+        Err(error) => respond(Err(error)),
     }
 }
 

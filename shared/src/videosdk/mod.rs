@@ -7,6 +7,7 @@
 pub mod hls;
 pub mod livestreams;
 pub mod rooms;
+pub mod sessions;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -52,10 +53,12 @@ impl std::fmt::Debug for VideoSdk {
     }
 }
 
-/// A path under the API: fixed parts as given, ids percent-encoded.
+/// A path under the API: fixed parts as given, ids percent-encoded; `Query` pairs (last) make
+/// the query string, percent-encoded.
 pub enum Segment<'a> {
     Fixed(&'a str),
     Id(&'a str),
+    Query(&'a str, &'a str),
 }
 
 impl VideoSdk {
@@ -76,11 +79,24 @@ impl VideoSdk {
 
     pub fn url(&self, path: &[Segment<'_>]) -> String {
         let mut url = self.base.clone();
+        let mut query = false;
         for segment in path {
-            url.push('/');
             match segment {
-                Segment::Fixed(s) => url.push_str(s),
-                Segment::Id(s) => url.extend(utf8_percent_encode(s, SEGMENT)),
+                Segment::Fixed(s) => {
+                    url.push('/');
+                    url.push_str(s);
+                }
+                Segment::Id(s) => {
+                    url.push('/');
+                    url.extend(utf8_percent_encode(s, SEGMENT));
+                }
+                Segment::Query(name, value) => {
+                    url.push(if query { '&' } else { '?' });
+                    query = true;
+                    url.extend(utf8_percent_encode(name, SEGMENT));
+                    url.push('=');
+                    url.extend(utf8_percent_encode(value, SEGMENT));
+                }
             }
         }
         url
@@ -354,5 +370,8 @@ mod tests {
         let client = VideoSdk::new(&config).unwrap();
         let url = client.url(&[Segment::Fixed("v2/rooms/validate"), Segment::Id("a/b c?")]);
         assert_eq!(url, "http://h:1/v2/rooms/validate/a%2Fb%20c%3F");
+        let url =
+            client.url(&[Segment::Fixed("v2/sessions/"), Segment::Query("roomId", "a&b"), Segment::Query("page", "2")]);
+        assert_eq!(url, "http://h:1/v2/sessions/?roomId=a%26b&page=2");
     }
 }

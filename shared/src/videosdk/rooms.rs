@@ -62,7 +62,7 @@ pub async fn validate(api: &VideoSdk, secrets: &SecretStore, id: &RoomId) -> Res
 }
 
 /// VideoSDK answers an unknown id with 400 (often plain text), 402 or 404.
-fn unknown_room(status: u16, message: &str) -> Option<ApiError> {
+pub(crate) fn unknown_room(status: u16, message: &str) -> Option<ApiError> {
     let message = if message.is_empty() { "no such room" } else { message };
     matches!(status, 400 | 402 | 404).then(|| ApiError::NotFound(format!("VideoSDK: {message}")))
 }
