@@ -12,6 +12,11 @@ pub struct RoomId(String);
 impl RoomId {
     pub fn parse(value: &str) -> Result<Self, IdError> {
         check_len(value)?;
+        // `.` and `..` are path segments the URL library resolves: `/v2/rooms/validate/..` would
+        // reach `/v2/rooms/`.
+        if value.bytes().all(|b| b == b'.') {
+            return Err(IdError::Characters("A-Z a-z 0-9 - _ . (not dots alone)"));
+        }
         if value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
             Ok(RoomId(value.to_owned()))
         } else {
@@ -110,7 +115,7 @@ mod tests {
         assert!(RoomId::parse(&"a".repeat(128)).is_ok());
         assert_eq!(RoomId::parse(&"a".repeat(129)), Err(IdError::TooLong));
         assert_eq!(RoomId::parse(""), Err(IdError::Empty));
-        for bad in ["a/b", "../x", "a b", "a%2Fb", "é", "a?b", "a#b"] {
+        for bad in ["a/b", "../x", "a b", "a%2Fb", "é", "a?b", "a#b", ".", "..", "..."] {
             assert!(matches!(RoomId::parse(bad), Err(IdError::Characters(_))), "{bad}");
         }
     }

@@ -204,6 +204,60 @@ pub fn participant_token_signed(secret: &str, edit: impl FnOnce(&mut Value)) -> 
     jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes())).unwrap()
 }
 
+/// Every way a client's `Authorization` token can be wrong, by name; `None` sends no header.
+pub fn bad_tokens() -> Vec<(&'static str, Option<String>)> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let valid_payload = json!({"apikey": API_KEY, "permissions": ["allow_join"], "version": 2, "roles": ["rtc"],
+                               "iat": now, "exp": now + 600, "jti": "j"});
+    let none_alg = format!(
+        "{}.{}.",
+        base64_url(br#"{"alg":"none","typ":"JWT"}"#),
+        base64_url(valid_payload.to_string().as_bytes())
+    );
+    let hs512 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+        &valid_payload,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    vec![
+        ("missing", None),
+        ("empty", Some(String::new())),
+        (
+            "expired",
+            Some(participant_token(|c| {
+                c["iat"] = json!(now - 700);
+                c["exp"] = json!(now - 1);
+            })),
+        ),
+        (
+            "no exp",
+            Some(participant_token(|c| {
+                c.as_object_mut().unwrap().remove("exp");
+            })),
+        ),
+        ("foreign API key", Some(participant_token(|c| c["apikey"] = json!("someone-else")))),
+        ("wrong signature", Some(participant_token_signed("not-our-secret-000000", |_| {}))),
+        ("alg none", Some(none_alg)),
+        ("HS512", Some(hs512)),
+        ("malformed", Some("not.a-token".into())),
+        ("garbage", Some("Basic dXNlcjpwYXNz".into())),
+        ("oversized", Some("a".repeat(5000))),
+    ]
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
 /// A running `moto_server`: a real Secrets Manager endpoint on a free loopback port.
 /// Stopped when dropped.
 pub struct Moto {
