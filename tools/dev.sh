@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make dev`: serve every function at http://localhost:${DEV_PORT:-9000}/lambda-url/<name>/
+# `make dev`: serve the API at http://localhost:${DEV_PORT:-9000} (its own paths, and /lambda-url/<name>/)
 # with `cargo lambda watch`, on an embedded default configuration that needs nothing set:
 #   CALLER_AUTH=none, obviously fake development credentials, and the local VideoSDK stand-in.
 # Real settings take over when given in the environment or in a .env file (KEY=VALUE lines):
@@ -39,10 +39,19 @@ MSG
     pids+=($!)
     export VIDEOSDK_API_ENDPOINT=http://127.0.0.1:$standin_port
     echo "VideoSDK calls go to the local stand-in at $VIDEOSDK_API_ENDPOINT (rooms live in memory)." >&2
+    # Nothing real can be streamed from here: let anonymous local callers try live streams.
+    if [ "$CALLER_AUTH" = none ]; then
+      export ANONYMOUS_LIVESTREAMS=${ANONYMOUS_LIVESTREAMS:-allow}
+      export LIVESTREAM_ALLOWED_HOSTS=${LIVESTREAM_ALLOWED_HOSTS:-a.rtmp.youtube.com,live.twitch.tv}
+    fi
   fi
 fi
 
-echo "Serving http://localhost:$port/lambda-url/{get-token,create-meeting,validate-meeting,create-livestream,end-livestream}/ (CALLER_AUTH=$CALLER_AUTH)" >&2
+cat >&2 <<MSG
+Serving the API at http://localhost:$port (CALLER_AUTH=$CALLER_AUTH): /get-token, /create-meeting,
+  /validate-meeting/{meetingId}, /create-livestream, /end-livestream and the apps' /v2/... routes;
+  also http://localhost:$port/lambda-url/<function>/. An app's AUTH_URL: http://localhost:$port
+MSG
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" &
 pids+=($!)
 wait "${pids[-1]}"

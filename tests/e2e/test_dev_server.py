@@ -107,4 +107,4 @@ def test_cargo_lambda_invoke_by_name_with_every_stored_event(dev_server):
         )
         assert out.returncode == 0, out.stderr
         answer = json.loads(out.stdout)
-        assert answer["statusCode"] == expected["none"], (event_file, answer)
+        assert answer["statusCode"] == expected["opted-in"], (event_file, answer)

@@ -14,7 +14,7 @@ STREAM_KEY = "e2e-stream-key-do-not-leak"
 
 
 def test_meeting_and_livestream_flow(deployment, standin):
-    fns = deployment("none")
+    fns = deployment("opted-in")
 
     status, _, body = fns["get-token"].request("GET")
     assert status == 200
@@ -79,29 +79,29 @@ def test_meeting_and_livestream_flow(deployment, standin):
 
 # Expected status of each stored event, per CALLER_AUTH mode.
 EVENT_STATUS = {
-    "get-token-anonymous.json": {"none": 200, "jwt": 401},
-    "get-token-query.json": {"none": 200, "jwt": 401},
-    "get-token-post.json": {"none": 200, "jwt": 401},
-    "get-token-user.json": {"none": 200, "jwt": 200},
-    "get-token-moderator.json": {"none": 403, "jwt": 200},
-    "get-token-user-asks-allow-mod.json": {"none": 403, "jwt": 403},
-    "get-token-missing-identity.json": {"none": 200, "jwt": 401},
-    "create-meeting.json": {"none": 200, "jwt": 200},
-    "create-meeting-legacy-client.json": {"none": 200, "jwt": 200},
-    "create-meeting-missing-identity.json": {"none": 200, "jwt": 401},
-    "create-meeting-moderator.json": {"none": 200, "jwt": 200},
-    "validate-meeting.json": {"none": 200, "jwt": 200},
-    "validate-meeting-get.json": {"none": 200, "jwt": 200},
-    "validate-meeting-moderator.json": {"none": 200, "jwt": 200},
-    "validate-meeting-missing-identity.json": {"none": 200, "jwt": 401},
-    "create-livestream-rtmp.json": {"none": 200, "jwt": 200},
-    "end-livestream.json": {"none": 200, "jwt": 200},
-    "create-livestream-hls.json": {"none": 200, "jwt": 200},
-    "end-livestream-hls.json": {"none": 200, "jwt": 200},
-    "create-livestream-not-moderator.json": {"none": 200, "jwt": 403},
-    "end-livestream-not-moderator.json": {"none": 200, "jwt": 403},
-    "create-livestream-missing-identity.json": {"none": 200, "jwt": 401},
-    "end-livestream-missing-identity.json": {"none": 200, "jwt": 401},
+    "get-token-anonymous.json": {"none": 200, "opted-in": 200, "jwt": 401},
+    "get-token-query.json": {"none": 200, "opted-in": 200, "jwt": 401},
+    "get-token-post.json": {"none": 200, "opted-in": 200, "jwt": 401},
+    "get-token-user.json": {"none": 200, "opted-in": 200, "jwt": 200},
+    "get-token-moderator.json": {"none": 403, "opted-in": 403, "jwt": 200},
+    "get-token-user-asks-allow-mod.json": {"none": 403, "opted-in": 403, "jwt": 403},
+    "get-token-missing-identity.json": {"none": 200, "opted-in": 200, "jwt": 401},
+    "create-meeting.json": {"none": 200, "opted-in": 200, "jwt": 200},
+    "create-meeting-legacy-client.json": {"none": 200, "opted-in": 200, "jwt": 200},
+    "create-meeting-missing-identity.json": {"none": 200, "opted-in": 200, "jwt": 401},
+    "create-meeting-moderator.json": {"none": 200, "opted-in": 200, "jwt": 200},
+    "validate-meeting.json": {"none": 200, "opted-in": 200, "jwt": 200},
+    "validate-meeting-get.json": {"none": 200, "opted-in": 200, "jwt": 200},
+    "validate-meeting-moderator.json": {"none": 200, "opted-in": 200, "jwt": 200},
+    "validate-meeting-missing-identity.json": {"none": 200, "opted-in": 200, "jwt": 401},
+    "create-livestream-rtmp.json": {"none": 403, "opted-in": 200, "jwt": 200},
+    "end-livestream.json": {"none": 403, "opted-in": 200, "jwt": 200},
+    "create-livestream-hls.json": {"none": 403, "opted-in": 200, "jwt": 200},
+    "end-livestream-hls.json": {"none": 403, "opted-in": 200, "jwt": 200},
+    "create-livestream-not-moderator.json": {"none": 403, "opted-in": 200, "jwt": 403},
+    "end-livestream-not-moderator.json": {"none": 403, "opted-in": 200, "jwt": 403},
+    "create-livestream-missing-identity.json": {"none": 403, "opted-in": 200, "jwt": 401},
+    "end-livestream-missing-identity.json": {"none": 403, "opted-in": 200, "jwt": 401},
 }
 
 
@@ -126,7 +126,7 @@ def create_sample_room(standin):
         assert resp.status == 200
 
 
-@pytest.mark.parametrize("mode", ["jwt", "none"])
+@pytest.mark.parametrize("mode", ["jwt", "none", "opted-in"])
 def test_cargo_lambda_invoke_with_every_stored_event(deployment, standin, mode):
     fns = deployment(mode)
     create_sample_room(standin)
