@@ -1,9 +1,11 @@
-//! A local stand-in for the VideoSDK v2 REST API: rooms and live streams kept in memory,
-//! answered in VideoSDK's documented shapes, odd error bodies included. Every request must carry
-//! a valid crawler token for the configured API key and secret, as VideoSDK requires.
+//! A local stand-in for the VideoSDK v2 REST API: rooms, sessions and live streams kept in
+//! memory, answered in VideoSDK's documented shapes, odd error bodies included. Every request
+//! must carry a valid token for the configured API key and secret, as VideoSDK requires: a
+//! `crawler` token or a role-less one; `rtc` tokens (join only) are refused with 403.
 //!
 //! For `make dev` and the end-to-end tests only; it is never deployed.
-//! `GET /_standin/requests` lists what it received, for tests to assert on.
+//! `GET /_standin/requests` lists what it received, for tests to assert on;
+//! `POST /_standin/join {"roomId"}` starts a session in a room, as a participant joining would.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +26,8 @@ struct Rooms {
     custom: HashMap<String, String>,
     rtmp_live: HashMap<String, usize>,
     hls_live: HashMap<String, String>,
+    /// Room id → its sessions, oldest first.
+    sessions: HashMap<String, Vec<Value>>,
     received: Vec<Value>,
 }
 
@@ -64,17 +68,29 @@ impl Standin {
         if method == "GET" && path == "/_standin/requests" {
             return ResponseTemplate::new(200).set_body_json(Value::Array(rooms.received.clone()));
         }
-        let auth = self.check_token(request);
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        if method == "POST" && path == "/_standin/join" {
+            return match body.get("roomId").and_then(Value::as_str).and_then(|id| rooms.find(id)) {
+                Some(room) => ResponseTemplate::new(200).set_body_json(rooms.ensure_session(&room)),
+                None => message(404, "Room not found"),
+            };
+        }
+        let auth = self.check_token(request);
         rooms.received.push(json!({
             "method": method,
             "path": path,
             "body": body,
-            "authorization": match &auth { Ok(()) => "valid crawler token", Err(why) => why.as_str() },
+            "authorization": match &auth { Ok(kind) => kind, Err((_, why)) => why.as_str() },
         }));
-        if let Err(why) = auth {
-            return ResponseTemplate::new(401)
-                .set_body_json(json!({"message": "Token is invalid or expired", "reason": why}));
+        match auth {
+            Err((403, why)) => {
+                return ResponseTemplate::new(403).set_body_json(json!({"statusCode": 403, "message": why}));
+            }
+            Err((_, why)) => {
+                return ResponseTemplate::new(401)
+                    .set_body_json(json!({"message": "Token is invalid or expired", "reason": why}));
+            }
+            Ok(_) => {}
         }
         match (method.as_str(), path.as_str()) {
             ("POST", "/v2/rooms") => rooms.create(&body),
@@ -91,29 +107,44 @@ impl Standin {
             ("POST", "/v2/livestreams/end") => rooms.end(&body, false),
             ("POST", "/v2/hls/start") => rooms.start_hls(&body),
             ("POST", "/v2/hls/end") => rooms.end(&body, true),
+            ("GET", "/v2/sessions" | "/v2/sessions/") => rooms.list_sessions(request),
+            ("GET", p) if p.starts_with("/v2/hls/") && p.ends_with("/active") => {
+                let id = percent_encoding::percent_decode_str(&p["/v2/hls/".len()..p.len() - "/active".len()])
+                    .decode_utf8_lossy()
+                    .into_owned();
+                rooms.active_hls(&id)
+            }
             _ => message(404, "Route not found"),
         }
     }
 
-    fn check_token(&self, request: &Request) -> Result<(), String> {
-        let token =
-            request.headers.get("authorization").and_then(|v| v.to_str().ok()).ok_or("no Authorization header")?;
+    /// What kind of token the request carries, or the status and reason of its refusal.
+    fn check_token(&self, request: &Request) -> Result<&'static str, (u16, String)> {
+        let token = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .ok_or((401, "no Authorization header".to_owned()))?;
         if token.starts_with("Bearer ") {
-            return Err("Authorization must hold the raw token, without Bearer".into());
+            return Err((401, "Authorization must hold the raw token, without Bearer".into()));
         }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.required_spec_claims = ["exp"].into_iter().map(String::from).collect();
         let key = DecodingKey::from_secret(self.credentials.secret.as_bytes());
         let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
-            .map_err(|e| format!("token does not verify: {e}"))?
+            .map_err(|e| (401, format!("token does not verify: {e}")))?
             .claims;
         if claims["apikey"] != self.credentials.api_key.as_str() {
-            return Err("token is for another API key".into());
+            return Err((401, "token is for another API key".into()));
         }
-        if claims["version"] != 2 || claims["roles"] != json!(["crawler"]) {
-            return Err("REST calls need a version 2 token with roles [\"crawler\"]".into());
+        match claims.get("roles") {
+            None => Ok("valid role-less token"),
+            Some(roles) if *roles == json!(["crawler"]) && claims["version"] == 2 => Ok("valid crawler token"),
+            Some(roles) if roles.as_array().is_some_and(|r| r.contains(&json!("rtc"))) => {
+                Err((403, "rtc tokens may join rooms but not call the REST API".into()))
+            }
+            Some(_) => Err((401, "REST calls need a version 2 token with roles [\"crawler\"] or no roles".into())),
         }
-        Ok(())
     }
 }
 
@@ -178,6 +209,55 @@ impl Rooms {
         }
     }
 
+    /// The room's ongoing session, started if there is none.
+    fn ensure_session(&mut self, room: &Value) -> Value {
+        let room_id = room["roomId"].as_str().unwrap_or_default().to_owned();
+        let sessions = self.sessions.entry(room_id.clone()).or_default();
+        if let Some(ongoing) = sessions.iter().find(|s| s["status"] == "ongoing") {
+            return ongoing.clone();
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string()[..24].to_owned();
+        let session = json!({
+            "id": id, "roomId": room_id, "start": "2026-01-01T00:05:00.000Z", "end": null,
+            "participants": [{"participantId": "standin-participant", "name": "Stand-in",
+                              "timelog": [{"start": "2026-01-01T00:05:00.000Z", "end": null}]}],
+            "status": "ongoing",
+            "links": {"get_room": format!("/v2/rooms/{room_id}"), "get_session": format!("/v2/sessions/{id}")},
+        });
+        sessions.push(session.clone());
+        session
+    }
+
+    /// `GET /v2/sessions?roomId=`: the room's sessions, newest first, one page.
+    fn list_sessions(&self, request: &Request) -> ResponseTemplate {
+        let room_id = request.url.query_pairs().find(|(k, _)| k == "roomId").map(|(_, v)| v.into_owned());
+        let Some(room_id) = room_id else {
+            return message(400, "Please provide roomId");
+        };
+        let room_id = self.find(&room_id).and_then(|r| r["roomId"].as_str().map(str::to_owned)).unwrap_or(room_id);
+        let data: Vec<Value> =
+            self.sessions.get(&room_id).map(|s| s.iter().rev().cloned().collect()).unwrap_or_default();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "pageInfo": {"currentPage": 1, "perPage": 20, "lastPage": 1, "total": data.len()},
+            "data": data,
+        }))
+    }
+
+    /// `GET /v2/hls/{roomId}/active`: the running HLS stream's URLs, or VideoSDK's 404.
+    fn active_hls(&self, id: &str) -> ResponseTemplate {
+        let room_id = self.find(id).and_then(|r| r["roomId"].as_str().map(str::to_owned));
+        match room_id.and_then(|r| self.hls_live.get(&r).map(|s| (r, s))) {
+            Some((room_id, session)) => {
+                let base = format!("https://cdn.videosdk.live/meetings-hls/{session}");
+                ResponseTemplate::new(200).set_body_json(json!({"code": 200, "data": {
+                    "roomId": room_id, "sessionId": session,
+                    "playbackHlsUrl": format!("{base}/index.m3u8"), "livestreamUrl": format!("{base}/live.m3u8"),
+                }}))
+            }
+            None => message(404, "No active HLS found for this room"),
+        }
+    }
+
     fn start_rtmp(&mut self, body: &Value) -> ResponseTemplate {
         let room = match self.live_room(body) {
             Ok(room) => room,
@@ -192,6 +272,8 @@ impl Rooms {
         if self.rtmp_live.contains_key(&room) {
             return message(409, "Livestream is already running for this room");
         }
+        let found = self.find(&room).unwrap_or_default();
+        self.ensure_session(&found);
         self.rtmp_live.insert(room, outputs.len());
         ResponseTemplate::new(200).set_body_json(json!("Livestream started successfully"))
     }
@@ -204,7 +286,8 @@ impl Rooms {
         if self.hls_live.contains_key(&room) {
             return message(409, "HLS is already running for this room");
         }
-        let session = uuid::Uuid::new_v4().simple().to_string()[..24].to_owned();
+        let found = self.find(&room).unwrap_or_default();
+        let session = self.ensure_session(&found)["id"].as_str().unwrap_or_default().to_owned();
         self.hls_live.insert(room.clone(), session.clone());
         let base = format!("https://cdn.videosdk.live/meetings-hls/{session}");
         ResponseTemplate::new(200).set_body_json(json!({

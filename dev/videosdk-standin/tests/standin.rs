@@ -92,3 +92,69 @@ async fn deactivated_rooms_validate_as_disabled_and_cannot_stream() {
     let refused = hls::start(api, &state.secrets, &start).await.unwrap_err();
     assert!(matches!(refused, ApiError::UpstreamRejected(ref m) if m.contains("No active session")), "{refused:?}");
 }
+
+/// A participant token as `get-token` mints it; `edit` adjusts the claims.
+fn participant(edit: impl FnOnce(&mut Value)) -> String {
+    shared::testing::participant_token(edit)
+}
+
+async fn get(server: &wiremock::MockServer, path: &str, token: &str) -> (u16, Value) {
+    let reply = reqwest::Client::new()
+        .get(format!("{}{path}", server.uri()))
+        .header("authorization", token)
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    let text = reply.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+#[tokio::test]
+async fn rtc_tokens_are_refused_role_less_ones_call_the_rest_api() {
+    let (server, state) = setup(SECRET).await;
+    let api = state.videosdk().unwrap();
+    let room = rooms::create(api, &state.secrets, &CreateRoom::default()).await.unwrap();
+    let path = format!("/v2/rooms/validate/{}", room.room_id);
+
+    let (status, body) = get(&server, &path, &participant(|_| {})).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("rtc"), "{body}");
+
+    let role_less = participant(|c| {
+        c.as_object_mut().unwrap().remove("roles");
+    });
+    let (status, body) = get(&server, &path, &role_less).await;
+    assert_eq!((status, body["roomId"].as_str()), (200, Some(room.room_id.as_str())), "{body}");
+}
+
+#[tokio::test]
+async fn sessions_and_active_hls_follow_the_room() {
+    let (server, state) = setup(SECRET).await;
+    let api = state.videosdk().unwrap();
+    let room = rooms::create(api, &state.secrets, &CreateRoom::default()).await.unwrap();
+    let role_less = participant(|c| {
+        c.as_object_mut().unwrap().remove("roles");
+    });
+    let sessions = format!("/v2/sessions?roomId={}", room.room_id);
+    let hls_active = format!("/v2/hls/{}/active", room.room_id);
+    let (status, body) = get(&server, &sessions, &role_less).await;
+    assert_eq!((status, body["data"].as_array().map(Vec::len)), (200, Some(0)), "{body}");
+    let (status, _) = get(&server, &hls_active, &role_less).await;
+    assert_eq!(status, 404);
+
+    let started =
+        hls::start(api, &state.secrets, &StartHls { room_id: room.room_id.clone(), config: None, template_url: None })
+            .await
+            .unwrap();
+    let (status, body) = get(&server, &hls_active, &role_less).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["playbackHlsUrl"].as_str(), started.playback_hls_url.as_deref());
+    let (status, body) = get(&server, &format!("/v2/sessions/?roomId={}", room.room_id), &role_less).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"][0]["status"], "ongoing");
+    assert_eq!(body["data"][0]["id"].as_str(), started.session_id.as_deref());
+
+    hls::end(api, &state.secrets, &RoomId::parse(&room.room_id).unwrap()).await.unwrap();
+    assert_eq!(get(&server, &hls_active, &role_less).await.0, 404);
+}
