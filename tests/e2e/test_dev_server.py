@@ -108,3 +108,18 @@ def test_cargo_lambda_invoke_by_name_with_every_stored_event(dev_server):
         assert out.returncode == 0, out.stderr
         answer = json.loads(out.stdout)
         assert answer["statusCode"] == expected["opted-in"], (event_file, answer)
+
+
+def test_official_apps_work_against_make_dev_with_rtc_tokens(dev_server):
+    """AUTH_URL and the REST base both `http://localhost:<port>`; tokens stay `rtc`."""
+    from client_apps import get_token, replay_every_app
+
+    root = dev_server.base.removesuffix("/lambda-url")
+    token = get_token(root)
+    assert jwt.decode(token, options={"verify_signature": False})["roles"] == ["rtc"]
+
+    def start_hls(room_id):
+        status, body = call("POST", root + "/create-livestream", {"roomId": room_id, "type": "hls"})
+        assert status == 200, body
+
+    replay_every_app(root, root, start_hls)
