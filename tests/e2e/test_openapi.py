@@ -16,6 +16,8 @@ ROUTE = {
     "create-livestream": "/create-livestream",
     "end-livestream": "/end-livestream",
 }
+# The apps' VideoSDK REST calls, served by create-meeting and validate-meeting.
+CLIENT_PATHS = {"/v2/rooms", "/v2/rooms/validate/{roomId}", "/v2/sessions", "/v2/sessions/", "/v2/hls/{roomId}/active"}
 
 
 def lookup(ref):
@@ -25,22 +27,23 @@ def lookup(ref):
     return node
 
 
-def schema_for(function, method, status):
-    path = SPEC["paths"][ROUTE[function]]
+def schema_for(function, method, status, route=None):
+    route = route or ROUTE[function]
+    path = SPEC["paths"][route]
     if method.lower() not in path:
         # A method the route does not have: always 405 with the error envelope.
-        assert status == 405, f"{method} {ROUTE[function]} answered {status}"
+        assert status == 405, f"{method} {route} answered {status}"
         return lookup("#/components/schemas/Error")
     operation = path[method.lower()]
-    assert str(status) in operation["responses"], f"{method} {ROUTE[function]} does not document {status}"
+    assert str(status) in operation["responses"], f"{method} {route} does not document {status}"
     response = operation["responses"][str(status)]
     if "$ref" in response:
         response = lookup(response["$ref"])
     return response["content"]["application/json"]["schema"]
 
 
-def check(function, method, status, headers, body):
-    schema = schema_for(function, method, status)
+def check(function, method, status, headers, body, route=None):
+    schema = schema_for(function, method, status, route)
     # Validate with the whole document as the root, so "#/components/..." references resolve.
     jsonschema.Draft202012Validator({**SPEC, **schema}).validate(body)
     assert headers.get("cache-control") == "no-store"
@@ -48,17 +51,17 @@ def check(function, method, status, headers, body):
 
 def test_the_spec_is_valid_openapi():
     validate(SPEC)
-    assert set(ROUTE.values()) == set(SPEC["paths"])
+    assert set(ROUTE.values()) | CLIENT_PATHS == set(SPEC["paths"])
 
 
 def test_real_answers_match_the_spec(deployment):
     fns = deployment("opted-in")
     seen = []
 
-    def req(function, method, path="/", **kw):
+    def req(function, method, path="/", route=None, **kw):
         status, headers, body = fns[function].request(method, path, **kw)
         headers = {k.lower(): v for k, v in headers.items()}
-        check(function, method, status, headers, body)
+        check(function, method, status, headers, body, route)
         seen.append((function, method, status))
         return status, body
 
@@ -89,5 +92,24 @@ def test_real_answers_match_the_spec(deployment):
     assert req("end-livestream", "POST", body={"roomId": "zzzz-zzzz-zzzz"})[0] == 404
     assert req("create-livestream", "POST", body={"roomId": room_id, "outputs": [{"url": "file:///x", "streamKey": "k"}]})[0] == 400
     assert req("end-livestream", "GET")[0] == 405
+
+    token = {"Authorization": req("get-token", "GET")[1]["token"]}
+    status, apps_room = req("create-meeting", "POST", "/v2/rooms", "/v2/rooms", headers=token)
+    assert status == 200
+    apps_id = apps_room["roomId"]
+    assert req("create-meeting", "POST", "/v2/rooms", "/v2/rooms")[0] == 401
+    assert req("validate-meeting", "GET", f"/v2/rooms/validate/{apps_id}", "/v2/rooms/validate/{roomId}",
+               headers=token)[0] == 200
+    assert req("validate-meeting", "GET", "/v2/rooms/validate/zzzz-zzzz-zzzz", "/v2/rooms/validate/{roomId}",
+               headers=token)[0] == 404
+    assert req("validate-meeting", "GET", "/v2/hls/zzzz-zzzz-zzzz/active", "/v2/hls/{roomId}/active",
+               headers=token)[0] == 404
+    assert req("create-livestream", "POST", body={"roomId": apps_id, "type": "hls"})[0] == 200
+    assert req("validate-meeting", "GET", f"/v2/hls/{apps_id}/active", "/v2/hls/{roomId}/active",
+               headers=token)[0] == 200
+    assert req("validate-meeting", "GET", "/v2/sessions", "/v2/sessions", query=f"roomId={apps_id}",
+               headers=token)[0] == 200
+    assert req("validate-meeting", "GET", "/v2/sessions/", "/v2/sessions/", query="roomId=a%2Fb",
+               headers=token)[0] == 400
 
     assert {f for f, _, _ in seen} == set(ROUTE)
