@@ -100,6 +100,11 @@ FILES = {
         "roomId": "abcd-efgh-ijkl"}),
     "end-livestream-hls.json": event("POST", "/end-livestream", "/end-livestream", body={
         "roomId": "abcd-efgh-ijkl", "type": "hls"}, claims=MOD),
+    # The apps' VideoSDK REST calls without the token from get-token (the authorizer never applies).
+    "create-meeting-apps-no-token.json": event("POST", "/v2/rooms", "/v2/rooms"),
+    "validate-meeting-apps-no-token.json": event("GET", "/v2/rooms/validate/{roomId}",
+                                                 "/v2/rooms/validate/abcd-efgh-ijkl",
+                                                 path_params={"roomId": "abcd-efgh-ijkl"}),
 }
 
 if __name__ == "__main__":

@@ -93,6 +93,8 @@ EVENT_STATUS = {
     "validate-meeting.json": {"none": 200, "opted-in": 200, "jwt": 200},
     "validate-meeting-get.json": {"none": 200, "opted-in": 200, "jwt": 200},
     "validate-meeting-moderator.json": {"none": 200, "opted-in": 200, "jwt": 200},
+    "create-meeting-apps-no-token.json": {"none": 401, "opted-in": 401, "jwt": 401},
+    "validate-meeting-apps-no-token.json": {"none": 401, "opted-in": 401, "jwt": 401},
     "validate-meeting-missing-identity.json": {"none": 200, "opted-in": 200, "jwt": 401},
     "create-livestream-rtmp.json": {"none": 403, "opted-in": 200, "jwt": 200},
     "end-livestream.json": {"none": 403, "opted-in": 200, "jwt": 200},
