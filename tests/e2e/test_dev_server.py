@@ -87,6 +87,38 @@ def test_browser_demo_from_another_origin(dev_server, processes, tmp_path):
     assert any(m == "POST" and "/create-meeting" in u and u.startswith("http://localhost:") for m, u in requests)
 
 
+def test_react_app_sequence_in_the_browser_from_another_origin(dev_server, processes):
+    """examples/web/react-app.html makes the React app's calls (api.js) in headless Chromium,
+    from another origin, against the API's own paths: CORS preflights included."""
+    from playwright.sync_api import sync_playwright
+
+    from conftest import ROOT, free_port, wait_for_port
+
+    root = dev_server.base.removesuffix("/lambda-url")
+    page_port = free_port()
+    server = processes.start("react-page", ["python3", "-m", "http.server", page_port, "--bind", "127.0.0.1",
+                                            "--directory", ROOT / "examples" / "web"])
+    wait_for_port(page_port, server, "react page server")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page()
+            requests = []
+            page.on("request", lambda r: requests.append((r.method, r.url, r.headers)))
+            page.goto(f"http://127.0.0.1:{page_port}/react-app.html?api={root}")
+            page.click("#run")
+            page.wait_for_function("document.getElementById('decision').textContent !== '–'", timeout=120_000)
+            assert page.text_content("#decision") == "valid room", page.text_content("#log")
+        finally:
+            browser.close()
+    calls = [(m, u.removeprefix(root).split("/v2/rooms/validate/")[0]) for m, u, _ in requests if u.startswith(root)]
+    assert calls == [("GET", "/get-token"), ("POST", "/v2/rooms"), ("GET", "")], calls
+    token_request = next(h for m, u, h in requests if u == root + "/get-token")
+    assert "authorization" not in token_request
+
+
 def test_cargo_lambda_invoke_by_name_with_every_stored_event(dev_server):
     """`cargo lambda invoke <name> --data-file events/<file>` against `make dev`, as the README
     shows (CALLER_AUTH=none there, so signed-in events are anonymous callers)."""
