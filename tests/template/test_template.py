@@ -19,6 +19,7 @@ ROUTES = {
     ("POST", "/create-livestream"): "create-livestream",
     ("POST", "/end-livestream"): "end-livestream",
 }
+LIVESTREAM_PATHS = {"/create-livestream", "/end-livestream"}
 # The apps' VideoSDK REST calls: authenticated by the participant token, never by the authorizer.
 CLIENT_ROUTES = {
     ("POST", "/v2/rooms"): "create-meeting",
@@ -82,6 +83,10 @@ def test_the_api_has_exactly_the_contracts_routes_on_the_right_functions(templat
     body = template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]
     found = {}
     for path, methods in body["paths"].items():
+        if path in LIVESTREAM_PATHS:
+            # Left out in apps mode without an issuer (nobody could be a moderator).
+            condition, methods, otherwise = methods["Fn::If"]
+            assert (condition, otherwise) == ("DeployLivestreams", {"Ref": "AWS::NoValue"}), path
         for method, op in methods.items():
             integration = op["x-amazon-apigateway-integration"]
             assert integration["type"] == "aws_proxy"
@@ -91,6 +96,10 @@ def test_the_api_has_exactly_the_contracts_routes_on_the_right_functions(templat
             found[(method.upper(), path)] = binary_of[target[0]]
             if (method.upper(), path) in CLIENT_ROUTES:
                 assert op["security"] == [], f"{method} {path} must not be behind the JWT authorizer"
+            elif path in LIVESTREAM_PATHS:
+                # The default authorizer in jwt mode; the same authorizer in apps mode.
+                assert op["security"] == {"Fn::If": ["AppsWithIssuer", [{"VideoSdkJwt": []}],
+                                                     {"Ref": "AWS::NoValue"}]}, path
             else:
                 assert "security" not in op, f"{method} {path} overrides the default authorizer"
     assert found == {**ROUTES, **CLIENT_ROUTES}
@@ -108,17 +117,28 @@ def test_the_jwt_authorizer_is_the_default(template):
     assert template["Conditions"]["UseJwt"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "jwt"]}
     body = template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]
     assert body["security"] == {"Fn::If": ["UseJwt", [{"VideoSdkJwt": []}], {"Ref": "AWS::NoValue"}]}
+    assert body["components"]["securitySchemes"]["Fn::If"][0] == "HasAuthorizer"
+    assert template["Conditions"]["HasAuthorizer"] == {"Fn::Or": [{"Fn::Condition": "UseJwt"}, {"Fn::Condition": "AppsWithIssuer"}]}
     scheme = body["components"]["securitySchemes"]["Fn::If"][1]["VideoSdkJwt"]["x-amazon-apigateway-authorizer"]
     assert scheme["type"] == "jwt"
     assert scheme["identitySource"] == "$request.header.Authorization"
     assert scheme["jwtConfiguration"] == {"issuer": {"Ref": "JwtIssuer"}, "audience": {"Ref": "JwtAudience"}}
     # The functions' own check follows the same switch (defence in depth).
-    assert template["Globals"]["Function"]["Environment"]["Variables"]["CALLER_AUTH"] == {"Ref": "AuthMode"}
+    # apps mode: anonymous callers for get-token and the rooms; live streams for signed-in moderators.
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["CALLER_AUTH"] == {
+        "Fn::If": ["UseJwt", "jwt", "none"]}
     for logical, fn in functions(template).items():
-        assert "CALLER_AUTH" not in fn["Properties"].get("Environment", {}).get("Variables", {}), logical
+        own = fn["Properties"].get("Environment", {}).get("Variables", {}).get("CALLER_AUTH")
+        if fn["Metadata"]["BuildProperties"]["Binary"] in ("create-livestream", "end-livestream"):
+            assert own == {"Fn::If": ["UseNone", "none", "jwt"]}, logical
+            assert fn["Condition"] == "DeployLivestreams", logical
+        else:
+            assert own is None, logical
     # A jwt deployment without an issuer is refused before anything is created.
     assertions = template["Rules"]["JwtSettingsAreGiven"]["Assertions"]
     assert any("JwtIssuer" in str(a["Assert"]) for a in assertions)
+    assert template["Conditions"]["DeployLivestreams"] == {
+        "Fn::Or": [{"Fn::Not": [{"Fn::Condition": "AppsMode"}]}, {"Fn::Condition": "HasIssuer"}]}
 
 
 SECRET = {"Fn::If": ["CreateSecret", {"Ref": "VideoSdkSecret"}, {"Ref": "ExistingSecretArn"}]}
