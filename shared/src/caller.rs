@@ -53,20 +53,13 @@ fn jwt_claims(req: &Request) -> Option<&HashMap<String, String>> {
     }
 }
 
-/// Splits a list claim in any shape API Gateway delivers: a JSON array in a string
-/// (`["a","b"]`), the bracketed form (`[a b]`), or comma- or space-separated text.
+/// Splits a list claim as API Gateway's JWT authorizer delivers it: `[a b]` (or a bare `a b`),
+/// on whitespace only. Names are kept exactly: a group called `ops,videosdk-moderators` or
+/// `"videosdk-moderators"` is not `videosdk-moderators` (group names hold no whitespace).
 pub fn group_list(value: &str) -> Vec<String> {
     let value = value.trim();
-    if let Ok(list) = serde_json::from_str::<Vec<String>>(value) {
-        return list.into_iter().map(|g| g.trim().to_owned()).collect();
-    }
     let inner = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')).unwrap_or(value);
-    inner
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .map(|g| g.trim_matches(|c: char| c == '"' || c == '\''))
-        .filter(|g| !g.is_empty())
-        .map(str::to_owned)
-        .collect()
+    inner.split_whitespace().map(str::to_owned).collect()
 }
 
 #[cfg(test)]
@@ -74,20 +67,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn group_claims_parse_in_every_shape() {
+    fn group_claims_split_on_whitespace_only() {
         let expected = vec!["videosdk-moderators".to_owned(), "staff".to_owned()];
-        for shape in [
-            r#"["videosdk-moderators","staff"]"#,
-            "[videosdk-moderators staff]",
-            "videosdk-moderators,staff",
-            "videosdk-moderators, staff",
-            "videosdk-moderators staff",
-            r#"["videosdk-moderators", "staff"]"#,
-        ] {
+        for shape in ["[videosdk-moderators staff]", "videosdk-moderators staff", " [videosdk-moderators  staff] "] {
             assert_eq!(group_list(shape), expected, "{shape}");
         }
+        assert_eq!(group_list("[solo]"), vec!["solo"]);
         assert_eq!(group_list("solo"), vec!["solo"]);
         assert!(group_list("[]").is_empty());
+    }
+
+    #[test]
+    fn look_alike_group_names_are_not_the_moderator_group() {
+        for shape in [
+            "[ops,videosdk-moderators]",
+            r#"["videosdk-moderators"]"#,
+            r#"[ops "videosdk-moderators"]"#,
+            "['videosdk-moderators']",
+            r#"["staff","videosdk-moderators"]"#,
+        ] {
+            assert!(!group_list(shape).iter().any(|g| g == "videosdk-moderators"), "{shape}: {:?}", group_list(shape));
+        }
     }
 
     #[test]

@@ -212,13 +212,8 @@ async fn signed_in_user_is_bound_to_its_sub() {
 }
 
 #[tokio::test]
-async fn moderators_get_allow_mod_in_every_group_claim_shape() {
-    for groups in [
-        r#"["staff","videosdk-moderators"]"#,
-        "[staff videosdk-moderators]",
-        "staff,videosdk-moderators",
-        "videosdk-moderators",
-    ] {
+async fn moderators_get_allow_mod_in_api_gateway_s_group_claim_shape() {
+    for groups in ["[staff videosdk-moderators]", "[videosdk-moderators]", "videosdk-moderators"] {
         for claim in ["cognito:groups", "groups"] {
             let event =
                 post(r#"{"permissions": "allow_join,allow_mod"}"#).claims(json!({"sub": "mod-1", claim: groups}));
@@ -227,6 +222,17 @@ async fn moderators_get_allow_mod_in_every_group_claim_shape() {
             let claims = decode(body["token"].as_str().unwrap());
             assert!(claims.permissions.contains(&shared::claims::Permission::AllowMod));
         }
+    }
+}
+
+#[tokio::test]
+async fn members_of_look_alike_groups_are_not_moderators() {
+    for groups in ["[ops,videosdk-moderators]", r#"["videosdk-moderators"]"#, r#"["staff","videosdk-moderators"]"#] {
+        let event =
+            post(r#"{"permissions": "allow_join,allow_mod"}"#).claims(json!({"sub": "u-1", "cognito:groups": groups}));
+        let (status, body, _) = call(JWT, event.request()).await;
+        assert_eq!(status, 403, "{groups}: {body}");
+        assert_eq!(body["error"]["code"], "forbidden");
     }
 }
 
