@@ -45,6 +45,13 @@ def test_all_five_endpoints_answer_with_nothing_configured(dev_server):
     assert "VideoSDK itself will reject them" in log
 
 
+def launch_chromium(playwright):
+    """Debian's headless Chromium, quiet (no background network, no updates)."""
+    return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+
+
 def test_browser_demo_from_another_origin(dev_server, processes, tmp_path):
     """The demo page, served from a different origin than the API, in headless Chromium: the
     browser's CORS rules apply (preflighted JSON POSTs) and the page shows what the API said."""
@@ -59,9 +66,7 @@ def test_browser_demo_from_another_origin(dev_server, processes, tmp_path):
     page_url = f"http://127.0.0.1:{page_port}/index.html?api={dev_server.base}"
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = launch_chromium(p)
         try:
             page = browser.new_page()
             requests = []
@@ -100,9 +105,7 @@ def test_react_app_sequence_in_the_browser_from_another_origin(dev_server, proce
                                             "--directory", ROOT / "examples" / "web"])
     wait_for_port(page_port, server, "react page server")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = launch_chromium(p)
         try:
             page = browser.new_page()
             requests = []
