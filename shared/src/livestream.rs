@@ -15,6 +15,15 @@ use crate::{caller, policy};
 /// Most RTMP destinations one stream may push to.
 pub const MAX_OUTPUTS: usize = 5;
 const MAX_STREAM_KEY_CHARS: usize = 512;
+/// What a stream key may hold. VideoSDK joins it to the output URL, so nothing that could move
+/// the stream elsewhere (`@ / \ : ? # %`, whitespace, dots alone) is accepted.
+pub const STREAM_KEY_CHARACTERS: &str = "A-Z a-z 0-9 - _ . ~ = & (not dots alone)";
+
+fn stream_key_ok(key: &str) -> bool {
+    (1..=MAX_STREAM_KEY_CHARS).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'=' | b'&'))
+        && !key.bytes().all(|b| b == b'.')
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamType {
@@ -102,11 +111,11 @@ fn output(list: &str, index: usize, item: Value, config: &Config) -> Result<Outp
         )));
     }
     let key = match item.take("streamKey") {
-        Some(Value::String(k)) if !k.trim().is_empty() && k.chars().count() <= MAX_STREAM_KEY_CHARS => k,
+        Some(Value::String(k)) if stream_key_ok(&k) => k,
         Some(Value::String(_)) => {
             return Err(ApiError::invalid(
                 &field("streamKey"),
-                format!("{} must be 1 to 512 characters.", field("streamKey")),
+                format!("{} must be 1 to 512 characters from {STREAM_KEY_CHARACTERS}.", field("streamKey")),
             ));
         }
         Some(_) => {

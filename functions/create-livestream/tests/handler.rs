@@ -315,3 +315,81 @@ async fn every_upstream_failure_maps_to_the_contract_for_hls() {
     )
     .await;
 }
+
+/// A key long enough that VideoSDK's quoted message is cut in the middle of it.
+fn long_key() -> String {
+    format!("lk-{}", (0..200).map(|i| char::from(b'a' + (i % 26) as u8)).collect::<String>())
+}
+
+fn key_fragments(key: &str) -> impl Iterator<Item = &str> {
+    (0..key.len() - 12).map(move |i| &key[i..i + 12])
+}
+
+#[tokio::test]
+async fn stream_keys_cut_by_the_message_limit_leave_no_prefix() {
+    let (logs, _guard) = capture_logs();
+    let key = long_key();
+    let fake = FakeVideoSdk::start().await;
+    // The message limit (300 characters) falls inside the key.
+    let message = format!("{} streamKey {key} refused", "x".repeat(250));
+    fake.on("POST", "/v2/livestreams/start", ResponseTemplate::new(422).set_body_json(json!({"message": message})))
+        .await;
+    let state = fake.state(NONE).await;
+    let body =
+        json!({"roomId": "abcd-efgh-ijkl", "outputs": [{"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": key}]});
+    let response = create_livestream::handler(state, post(body).request()).await;
+    let answer = body_json(&response);
+    assert_eq!(response.status(), 422, "{answer}");
+    let text = format!("{answer}\n{}", logs.text());
+    for fragment in key_fragments(&key) {
+        assert!(!text.contains(fragment), "a piece of the stream key ({fragment}) got out: {text}");
+    }
+    assert!(answer["error"]["message"].as_str().unwrap().contains("streamKey <redacted>"), "{answer}");
+}
+
+#[tokio::test]
+async fn url_encoded_stream_keys_and_url_credentials_are_scrubbed() {
+    let (logs, _guard) = capture_logs();
+    let key = "Key-With.Dots_and~tilde-0123";
+    let encoded: String = key
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    let lower = encoded.replace("%2D", "%2d").replace("%2E", "%2e").replace("%5F", "%5f").replace("%7E", "%7e");
+    let url = "rtmp://a.rtmp.youtube.com/live2?auth=url-credential-77";
+    let message = format!("rtmp://a.rtmp.youtube.com/live2/{encoded} and {lower} refused; pushed to {url}");
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/livestreams/start", ResponseTemplate::new(422).set_body_string(message)).await;
+    let state = fake.state(NONE).await;
+    let body = json!({"roomId": "abcd-efgh-ijkl", "outputs": [{"url": url, "streamKey": key}]});
+    let response = create_livestream::handler(state, post(body).request()).await;
+    let answer = body_json(&response);
+    assert_eq!(response.status(), 422, "{answer}");
+    let text = format!("{answer}\n{}", logs.text());
+    for secret in [key, encoded.as_str(), lower.as_str(), "url-credential-77"] {
+        assert!(!text.contains(secret), "{secret} got out: {text}");
+    }
+}
+
+#[tokio::test]
+async fn stream_keys_with_url_syntax_are_refused() {
+    for bad in ["a@evil.example.com", "../other", "k/2", "host:1935", "k?x=1", "k#frag", "k\\x", "..", "a b", "k%2F"] {
+        let body = json!({"roomId": "r", "outputs": [{"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": bad}]});
+        let answer =
+            assert_refused_before_upstream(create_livestream::handler, NONE, bad, &post(body), 400, "invalid_field")
+                .await;
+        assert_eq!(answer["error"]["details"]["field"], "outputs[0].streamKey", "{bad}: {answer}");
+        assert!(!answer.to_string().contains(bad), "{bad}: the key was echoed: {answer}");
+    }
+    // What real services issue: YouTube, Twitch, Facebook, and a query-style key.
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/livestreams/start", ResponseTemplate::new(200).set_body_json(json!({}))).await;
+    let state = fake.state(NONE).await;
+    for good in
+        ["abcd-efgh-ijkl-mnop-qrst", "live_123456789_AbCdEfGhIjKlMnOp", "FB-1234567890-0-Abc_Def", "s=1&t=2.x~y"]
+    {
+        let body = json!({"roomId": "r", "outputs": [{"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": good}]});
+        let response = create_livestream::handler(state, post(body).request()).await;
+        assert_eq!(response.status(), 200, "{good}: {}", body_json(&response));
+    }
+}

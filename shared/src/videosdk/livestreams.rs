@@ -36,6 +36,15 @@ pub struct StartRtmp {
     pub template_url: Option<String>,
 }
 
+impl StartRtmp {
+    /// What no message may repeat: each stream key, and each output URL's query string (where
+    /// some services put a credential).
+    fn secrets(&self) -> Vec<&str> {
+        let queries = self.outputs.iter().filter_map(|o| o.url.split_once('?').map(|(_, q)| q));
+        self.outputs.iter().map(|o| o.stream_key.as_str()).chain(queries).collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndStream {
@@ -50,9 +59,8 @@ impl EndStream {
 
 /// Starts an RTMP stream. VideoSDK confirms with a bare string or an object; neither is needed.
 pub async fn start(api: &VideoSdk, secrets: &SecretStore, body: &StartRtmp) -> Result<(), ApiError> {
-    let keys: Vec<&str> = body.outputs.iter().map(|o| o.stream_key.as_str()).collect();
     let path = [Segment::Fixed("v2/livestreams/start")];
-    api.call::<Value>(secrets, Method::POST, &path, Some(body), &keys).await.map(drop)
+    api.call::<Value>(secrets, Method::POST, &path, Some(body), &body.secrets()).await.map(drop)
 }
 
 pub async fn end(api: &VideoSdk, secrets: &SecretStore, room_id: &RoomId) -> Result<(), ApiError> {

@@ -269,7 +269,7 @@ impl Reply {
                 ApiError::UpstreamError("VideoSDK answered with a body that could not be read.".into())
             });
         }
-        let message = scrubbed(upstream_message(&self.body), scrub);
+        let message = upstream_message_redacted(&self.body, scrub);
         tracing::info!(status = status.as_u16(), upstream_message = %message, "VideoSDK refused the request");
         if let Some(error) = remap(status.as_u16(), &message) {
             return Err(error);
@@ -288,9 +288,17 @@ impl Reply {
 }
 
 /// VideoSDK's message from any of its body shapes: `message`, `error`, `msg`, `statusMessage`
-/// (also nested under `error`), a bare JSON string, or plain text.
+/// (also nested under `error`), a bare JSON string, or plain text; whitespace collapsed and cut
+/// to 300 characters.
 pub fn upstream_message(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    upstream_message_redacted(body, &[])
+}
+
+/// [`upstream_message`] with every value in `secrets` replaced by `<redacted>`, in the raw body
+/// (also percent-encoded, in any hex case) and again in the extracted message (JSON escapes
+/// undone), before anything is collapsed or cut: a cut can never leave part of a secret behind.
+fn upstream_message_redacted(body: &[u8], secrets: &[&str]) -> String {
+    let text = redact(&String::from_utf8_lossy(body), secrets);
     let message = match serde_json::from_str::<Value>(&text) {
         Ok(Value::String(s)) => s,
         Ok(Value::Object(obj)) => ["message", "error", "msg", "statusMessage"]
@@ -302,8 +310,9 @@ pub fn upstream_message(body: &[u8]) -> String {
             })
             .unwrap_or_default(),
         Ok(_) => String::new(),
-        Err(_) => text.into_owned(),
+        Err(_) => text,
     };
+    let message = redact(&message, secrets);
     let message: String = message.split_whitespace().collect::<Vec<_>>().join(" ");
     if message.chars().count() > MAX_MESSAGE_CHARS {
         let cut: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
@@ -313,15 +322,52 @@ pub fn upstream_message(body: &[u8]) -> String {
     }
 }
 
-fn scrubbed(mut message: String, scrub: &[&str]) -> String {
-    for s in scrub.iter().filter(|s| !s.is_empty()) {
-        message = message.replace(s, "<redacted>");
+/// Replaces each secret in `text`, where each of its bytes may appear as itself or
+/// percent-encoded (`%2D`, `%2d`), with `<redacted>`.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some((start, end)) = find_encoded(rest.as_bytes(), secret.as_bytes()) {
+            out.push_str(&rest[..start]);
+            out.push_str("<redacted>");
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        text = out;
     }
-    message
+    text
+}
+
+/// The first `(start, end)` in `text` that spells `secret`, each byte plain or as `%XX`.
+/// Matches start and end on character boundaries: `%XX` is ASCII and `secret` is UTF-8.
+fn find_encoded(text: &[u8], secret: &[u8]) -> Option<(usize, usize)> {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let at = |start: usize| {
+        let mut i = start;
+        for &want in secret {
+            if text.get(i) == Some(&want) {
+                i += 1;
+            } else if text.get(i) == Some(&b'%')
+                && let (Some(hi), Some(lo)) =
+                    (text.get(i + 1).and_then(|&b| hex(b)), text.get(i + 2).and_then(|&b| hex(b)))
+                && hi * 16 + lo == u32::from(want)
+            {
+                i += 3;
+            } else {
+                return None;
+            }
+        }
+        Some(i)
+    };
+    (0..text.len()).find_map(|start| at(start).map(|end| (start, end)))
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -360,8 +406,21 @@ mod tests {
     }
 
     #[test]
-    fn stream_keys_are_scrubbed_from_messages() {
-        assert_eq!(scrubbed("bad key sk-123 given".into(), &["sk-123"]), "bad key <redacted> given");
+    fn secrets_are_redacted_plain_and_percent_encoded() {
+        assert_eq!(redact("bad key sk-123 given", &["sk-123"]), "bad key <redacted> given");
+        assert_eq!(redact("sk%2D123/sk%2d123/s%6B-123.", &["sk-123"]), "<redacted>/<redacted>/<redacted>.");
+        assert_eq!(redact("Zoë sk-12 %2", &["sk-123", "ë"]), "Zo<redacted> sk-12 %2");
+        assert_eq!(redact("no secrets", &[""]), "no secrets");
+    }
+
+    #[test]
+    fn secrets_are_redacted_before_the_message_is_cut() {
+        let key = "k".repeat(100);
+        let body = serde_json::to_vec(&json!({"message": format!("{} {key}", "x".repeat(250))})).unwrap();
+        let message = upstream_message_redacted(&body, &[&key]);
+        assert!(message.ends_with(" <redacted>"), "{message}");
+        let escaped = br#"{"message":"key \u0073k-1 refused"}"#;
+        assert_eq!(upstream_message_redacted(escaped, &["sk-1"]), "key <redacted> refused");
     }
 
     #[test]
