@@ -188,6 +188,14 @@ pub fn require_method(req: &Request, allowed: &[Method]) -> Result<(), ApiError>
     }
 }
 
+/// A room id given as the JSON value of field `name`.
+pub fn room_id(name: &str, value: Value) -> Result<RoomId, ApiError> {
+    let Value::String(v) = value else {
+        return Err(ApiError::invalid(name, format!("\"{name}\" must be a string.")));
+    };
+    RoomId::parse(&v).map_err(|e| ApiError::invalid(name, format!("{name} {e}.")))
+}
+
 /// Where a field came from: query-string values are always text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -288,9 +296,25 @@ impl Fields {
 
     /// Removes an optional room id (`A–Z a–z 0–9 - _ .`, 1–128 characters).
     pub fn take_room_id(&mut self, name: &str) -> Result<Option<RoomId>, ApiError> {
-        self.take_str(name)?
-            .map(|v| RoomId::parse(&v).map_err(|e| ApiError::invalid(name, format!("{name} {e}."))))
-            .transpose()
+        self.take(name).map(|v| room_id(name, v)).transpose()
+    }
+
+    /// Removes a field and its alias (`names[1]`), each parsed by `parse` when given: both given
+    /// must mean the same thing, or the request is refused rather than one silently ignored.
+    pub fn take_aliased<T: PartialEq>(
+        &mut self,
+        names: [&str; 2],
+        mut parse: impl FnMut(&str, Value) -> Result<T, ApiError>,
+    ) -> Result<Option<T>, ApiError> {
+        let [name, alias] = names;
+        let first = self.take(name).map(|v| parse(name, v)).transpose()?;
+        let second = self.take(alias).map(|v| parse(alias, v)).transpose()?;
+        match (first, second) {
+            (Some(a), Some(b)) if a != b => {
+                Err(ApiError::invalid(name, format!("{name} and its alias {alias} differ; give one of them.")))
+            }
+            (a, b) => Ok(a.or(b)),
+        }
     }
 
     /// Removes a field that must be a JSON object.

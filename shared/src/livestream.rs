@@ -74,24 +74,20 @@ pub fn take_room(fields: &mut Fields) -> Result<RoomId, ApiError> {
     fields.take_room_id("roomId")?.ok_or_else(|| ApiError::invalid("roomId", "roomId is required."))
 }
 
-/// `outputs` (alias `restream`): 1–5 `{"url": "rtmp(s)://…", "streamKey": "…"}`, each host allowed
+/// `outputs` (alias `restream`; both may be given when equal): 1–5 `{"url": "rtmp(s)://…", "streamKey": "…"}`, each host allowed
 /// by `LIVESTREAM_ALLOWED_HOSTS`. Error messages never repeat a stream key.
 pub fn take_outputs(fields: &mut Fields, config: &Config) -> Result<Option<Vec<Output>>, ApiError> {
-    let (name, value) = match (fields.take("outputs"), fields.take("restream")) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid("outputs", "Give outputs or its alias restream, not both."));
-        }
-        (Some(v), None) => ("outputs", v),
-        (None, Some(v)) => ("restream", v),
-        (None, None) => return Ok(None),
-    };
+    fields.take_aliased(["outputs", "restream"], |name, value| output_list(name, value, config))
+}
+
+fn output_list(name: &str, value: Value, config: &Config) -> Result<Vec<Output>, ApiError> {
     let Value::Array(items) = value else {
         return Err(ApiError::invalid(name, format!("{name} must be an array of {{\"url\", \"streamKey\"}} objects.")));
     };
     if items.is_empty() || items.len() > MAX_OUTPUTS {
         return Err(ApiError::invalid(name, format!("{name} must hold 1 to {MAX_OUTPUTS} entries.")));
     }
-    items.into_iter().enumerate().map(|(i, item)| output(name, i, item, config)).collect::<Result<_, _>>().map(Some)
+    items.into_iter().enumerate().map(|(i, item)| output(name, i, item, config)).collect()
 }
 
 fn output(list: &str, index: usize, item: Value, config: &Config) -> Result<Output, ApiError> {

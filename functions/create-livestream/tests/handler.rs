@@ -195,9 +195,20 @@ async fn bad_input_is_refused_before_anything_reaches_videosdk() {
         ("0 outputs", NONE, post(json!({"roomId": "r", "outputs": []})), 400, "invalid_field"),
         ("6 outputs", NONE, post(json!({"roomId": "r", "outputs": six})), 400, "invalid_field"),
         (
-            "outputs and restream",
+            "outputs and restream differ",
             NONE,
-            post(json!({"roomId": "r", "outputs": rtmp_body()["outputs"], "restream": rtmp_body()["outputs"]})),
+            post(
+                json!({"roomId": "r", "outputs": rtmp_body()["outputs"], "restream": output("rtmp://a.rtmp.youtube.com/other")["outputs"]}),
+            ),
+            400,
+            "invalid_field",
+        ),
+        (
+            "restream invalid beside valid outputs",
+            NONE,
+            post(
+                json!({"roomId": "r", "outputs": rtmp_body()["outputs"], "restream": [{"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": "k/x"}]}),
+            ),
             400,
             "invalid_field",
         ),
@@ -273,6 +284,10 @@ async fn bad_input_is_refused_before_anything_reaches_videosdk() {
     let state = fake.state(allowed).await;
     let response = create_livestream::handler(state, post(output("rtmps://Live.Twitch.tv/app")).request()).await;
     assert_eq!(response.status(), 200);
+    // outputs and its alias restream may both be given when they agree.
+    let same = json!({"roomId": "r", "outputs": rtmp_body()["outputs"], "restream": rtmp_body()["outputs"]});
+    let response = create_livestream::handler(state, post(same).request()).await;
+    assert_eq!(response.status(), 200, "{}", body_json(&response));
 }
 
 #[tokio::test]

@@ -56,16 +56,10 @@ impl TokenRequest {
             .map(|v| RoomId::parse(&v).map_err(|e| ApiError::invalid("roomId", format!("roomId {e}."))))
             .transpose()?;
 
-        let participant_id = match (fields.take_str("participantId")?, fields.take_str("peerId")?) {
-            (Some(a), Some(b)) if a != b => {
-                return Err(ApiError::invalid("participantId", "Give participantId or its alias peerId, not both."));
-            }
-            (Some(id), _) | (None, Some(id)) => Some(
-                ParticipantId::parse(&id)
-                    .map_err(|e| ApiError::invalid("participantId", format!("participantId {e}.")))?,
-            ),
-            (None, None) => None,
-        };
+        let participant_id = fields.take_aliased(["participantId", "peerId"], |name, value| match value {
+            Value::String(id) => ParticipantId::parse(&id).map_err(|e| ApiError::invalid(name, format!("{name} {e}."))),
+            _ => Err(ApiError::invalid(name, format!("\"{name}\" must be a string."))),
+        })?;
 
         let permissions = fields.take("permissions").map(parse_permissions).transpose()?;
 

@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 
 use shared::client_api::{self, ClientRoute};
-use shared::http::{ApiError, Fields, ok, require_method, respond};
+use shared::http::{self, ApiError, Fields, ok, require_method, respond};
 use shared::ids::RoomId;
 use shared::videosdk::sessions::{self, Paging};
 use shared::videosdk::{hls, rooms};
@@ -111,29 +111,31 @@ async fn validate_meeting(state: &State, req: &Request) -> Result<Response<Body>
 }
 
 /// The id from the `meetingId` path parameter, else the last path segment, else the body's
-/// `meetingId` or `roomId`.
+/// `meetingId` or `roomId`. Every id given is validated, and all of them must be the same room.
 fn meeting_id(req: &Request) -> Result<RoomId, ApiError> {
-    let mut body =
-        if req.method() == Method::POST { Fields::from_body(req)? } else { Fields::from_map(Default::default()) };
+    let mut body = Fields::from_body(req)?;
     // Older client apps send their own token in the body: accepted, never forwarded.
     body.ignore(&["token", "region"]);
-    let from_body = match (body.take_str("meetingId")?, body.take_str("roomId")?) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(ApiError::invalid("meetingId", "Give meetingId or roomId, not both."));
-        }
-        (a, b) => a.or(b),
-    };
+    let from_body = body.take_aliased(["meetingId", "roomId"], http::room_id)?;
     body.finish()?;
 
     let from_path = req
         .path_parameters_ref()
         .and_then(|p| p.first("meetingId"))
         .map(str::to_owned)
-        .or_else(|| last_segment(req.uri().path()));
-    let id = from_path.or(from_body).ok_or_else(|| {
-        ApiError::invalid("meetingId", "Give the meeting id in the path: /validate-meeting/{meetingId}.")
-    })?;
-    RoomId::parse(&id).map_err(|e| ApiError::invalid("meetingId", format!("meetingId {e}.")))
+        .or_else(|| last_segment(req.uri().path()))
+        .map(|id| RoomId::parse(&id).map_err(|e| ApiError::invalid("meetingId", format!("meetingId {e}."))))
+        .transpose()?;
+    match (from_path, from_body) {
+        (Some(path), Some(body)) if path != body => Err(ApiError::invalid(
+            "meetingId",
+            format!("The path names room {} and the body room {}; give one.", path.as_str(), body.as_str()),
+        )),
+        (Some(id), _) | (None, Some(id)) => Ok(id),
+        (None, None) => {
+            Err(ApiError::invalid("meetingId", "Give the meeting id in the path: /validate-meeting/{meetingId}."))
+        }
+    }
 }
 
 /// The percent-decoded last path segment, unless it is the route's own name.

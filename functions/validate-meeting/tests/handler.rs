@@ -34,6 +34,11 @@ async fn the_id_comes_from_path_parameter_last_segment_or_body() {
             "body roomId",
             Event::post("/lambda-url/validate-meeting/").body(r#"{"roomId": "abcd-efgh-ijkl", "token": "t"}"#),
         ),
+        (
+            "path and body agree",
+            Event::post("/validate-meeting/abcd-efgh-ijkl")
+                .body(r#"{"meetingId": "abcd-efgh-ijkl", "roomId": "abcd-efgh-ijkl"}"#),
+        ),
     ];
     for (name, event) in cases {
         let fake = FakeVideoSdk::start().await;
@@ -144,6 +149,50 @@ async fn bad_ids_and_input_are_refused_before_anything_reaches_videosdk() {
             "payload_too_large",
         ),
         ("DELETE", Event::new("DELETE", "/validate-meeting/abc"), 405, "method_not_allowed"),
+        // One input from two sources: each is validated, and they must agree.
+        (
+            "body differs from path",
+            Event::post("/validate-meeting/abc").body(r#"{"meetingId": "xyz"}"#),
+            400,
+            "invalid_field",
+        ),
+        (
+            "body roomId differs from path",
+            Event::post("/validate-meeting/abc").body(r#"{"roomId": "abd"}"#),
+            400,
+            "invalid_field",
+        ),
+        (
+            "body id with CR LF",
+            Event::post("/validate-meeting/abc").body(r#"{"meetingId": "abc\r\n"}"#),
+            400,
+            "invalid_field",
+        ),
+        (
+            "body id with NUL",
+            Event::post("/validate-meeting/abc").body(r#"{"roomId": "abc\u0000"}"#),
+            400,
+            "invalid_field",
+        ),
+        (
+            "body id look-alike",
+            Event::post("/validate-meeting/abc").body(r#"{"meetingId": "аbc"}"#),
+            400,
+            "invalid_field",
+        ),
+        ("body id empty", Event::post("/validate-meeting/abc").body(r#"{"meetingId": ""}"#), 400, "invalid_field"),
+        (
+            "path parameter differs from body",
+            Event::post("/validate-meeting/abc").path_parameter("meetingId", "abc").body(r#"{"roomId": "other"}"#),
+            400,
+            "invalid_field",
+        ),
+        (
+            "GET body differs from path",
+            Event::get("/validate-meeting/abc").body(r#"{"meetingId": "xyz"}"#),
+            400,
+            "invalid_field",
+        ),
     ];
     for (name, event, status, code) in cases {
         assert_refused_before_upstream(validate_meeting::handler, NONE, name, &event, status, code).await;
