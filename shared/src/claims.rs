@@ -103,9 +103,14 @@ pub enum ClaimsError {
     AskJoinNotAlone,
     #[error("a token needs a lifetime of at least one second")]
     NoExpiry,
+    #[error("a token may live at most 7 days")]
+    TooLong,
     #[error("the token could not be signed")]
     Signing,
 }
+
+/// The longest lifetime any token may have: 7 days.
+pub const MAX_TTL_SECONDS: u64 = 7 * 24 * 3600;
 
 /// The exact JSON payload VideoSDK reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,8 +214,12 @@ impl TokenBuilder {
 
     /// The claims this builder would sign at `now`.
     pub fn claims(&self, apikey: &str, now: SystemTime) -> Result<Claims, ClaimsError> {
-        let ttl = self.ttl.filter(|t| t.as_secs() > 0).ok_or(ClaimsError::NoExpiry)?;
+        let ttl = self.ttl.filter(|t| t.as_secs() > 0).ok_or(ClaimsError::NoExpiry)?.as_secs();
+        if ttl > MAX_TTL_SECONDS {
+            return Err(ClaimsError::TooLong);
+        }
         let iat = now.duration_since(UNIX_EPOCH).map_err(|_| ClaimsError::Signing)?.as_secs();
+        let exp = iat.checked_add(ttl).ok_or(ClaimsError::Signing)?;
         Ok(Claims {
             apikey: apikey.to_owned(),
             permissions: self.permissions.as_slice().to_vec(),
@@ -219,7 +228,7 @@ impl TokenBuilder {
             room_id: self.room_id.as_ref().map(|r| r.as_str().to_owned()),
             participant_id: self.participant_id.as_ref().map(|p| p.as_str().to_owned()),
             iat,
-            exp: iat + ttl.as_secs(),
+            exp,
             jti: uuid::Uuid::new_v4().to_string(),
         })
     }
@@ -390,8 +399,19 @@ mod tests {
     fn a_token_without_expiry_is_refused() {
         let builder = TokenBuilder::participant(ParticipantRole::Rtc, perms(&[Permission::AllowJoin]));
         assert_eq!(builder.sign(&creds(), SystemTime::now()).unwrap_err(), ClaimsError::NoExpiry);
-        let zero = builder.ttl(Duration::ZERO);
+        let zero = builder.clone().ttl(Duration::ZERO);
         assert_eq!(zero.sign(&creds(), SystemTime::now()).unwrap_err(), ClaimsError::NoExpiry);
+    }
+
+    #[test]
+    fn lifetimes_are_bounded_and_never_wrap() {
+        let builder = TokenBuilder::participant(ParticipantRole::Rtc, perms(&[Permission::AllowJoin]));
+        let week = builder.clone().ttl(Duration::from_secs(MAX_TTL_SECONDS)).sign(&creds(), SystemTime::now());
+        assert_eq!(week.unwrap().expires_in(), MAX_TTL_SECONDS);
+        for ttl in [MAX_TTL_SECONDS + 1, u64::MAX - 10, u64::MAX] {
+            let long = builder.clone().ttl(Duration::from_secs(ttl));
+            assert_eq!(long.sign(&creds(), SystemTime::now()).unwrap_err(), ClaimsError::TooLong, "{ttl}");
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use crate::claims::{ParticipantRole, Permission};
+use crate::claims::{MAX_TTL_SECONDS, ParticipantRole, Permission};
+use crate::ids::url_host;
 use crate::secret::Credentials;
 
 /// How callers are identified (`CALLER_AUTH`).
@@ -51,6 +52,30 @@ pub struct Config {
 
 /// The smallest lifetime a caller may ask for.
 pub const MIN_TTL_SECONDS: u64 = 60;
+/// Longest upstream timeout: a Lambda invocation's own limit (15 minutes).
+const MAX_TIMEOUT_MS: u64 = 900_000;
+const MAX_SECRET_REFRESH_SECONDS: u64 = 86_400;
+
+/// `VIDEOSDK_API_ENDPOINT`: an https base URL (no query, no `/v2`); `http` only to this machine
+/// (`localhost`, `127.0.0.0/8`, `[::1]`), since the management token would travel in clear.
+fn check_endpoint(endpoint: &str) -> Result<(), ConfigError> {
+    let wrong = |reason: &str| Err(invalid("VIDEOSDK_API_ENDPOINT", reason));
+    let host = match url_host(endpoint, &["https", "http"]) {
+        Ok(host) => host,
+        Err(_) => return wrong("must be an https URL such as https://api.videosdk.live"),
+    };
+    if endpoint.contains(['?', '#']) {
+        return wrong("must be a base URL, without a query or fragment");
+    }
+    if endpoint.ends_with("/v2") {
+        return wrong("must not end with /v2; give the base URL only");
+    }
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !endpoint[..5].eq_ignore_ascii_case("https") && !loopback {
+        return wrong("must be https; http is allowed only for localhost, 127.0.0.0/8 and [::1]");
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {variable}: {reason}")]
@@ -81,16 +106,11 @@ impl Config {
 
         let api_endpoint = get("VIDEOSDK_API_ENDPOINT").unwrap_or_else(|| "https://api.videosdk.live".into());
         let api_endpoint = api_endpoint.trim_end_matches('/').to_owned();
-        if !(api_endpoint.starts_with("https://") || api_endpoint.starts_with("http://")) {
-            return Err(invalid("VIDEOSDK_API_ENDPOINT", "must be an http(s) URL such as https://api.videosdk.live"));
-        }
-        if api_endpoint.ends_with("/v2") {
-            return Err(invalid("VIDEOSDK_API_ENDPOINT", "must not end with /v2; give the base URL only"));
-        }
+        check_endpoint(&api_endpoint)?;
 
         let token_max = seconds(&get, "TOKEN_MAX_TTL_SECONDS", 86_400)?;
-        if token_max < MIN_TTL_SECONDS {
-            return Err(invalid("TOKEN_MAX_TTL_SECONDS", "must be at least 60"));
+        if !(MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&token_max) {
+            return Err(invalid("TOKEN_MAX_TTL_SECONDS", "must be between 60 and 604800 (7 days)"));
         }
         let token_default = seconds(&get, "TOKEN_DEFAULT_TTL_SECONDS", 900)?;
         if !(MIN_TTL_SECONDS..=token_max).contains(&token_default) {
@@ -147,6 +167,9 @@ impl Config {
             .unwrap_or_default();
 
         let secret_refresh = seconds(&get, "SECRET_REFRESH_SECONDS", 300)?;
+        if secret_refresh > MAX_SECRET_REFRESH_SECONDS {
+            return Err(invalid("SECRET_REFRESH_SECONDS", "must be at most 86400 (a day)"));
+        }
         let upstream_connect_timeout = millis(&get, "VIDEOSDK_CONNECT_TIMEOUT_MS", 3_000)?;
         let upstream_timeout = millis(&get, "VIDEOSDK_TIMEOUT_MS", 10_000)?;
         // A connect timeout longer than the whole budget would never fire.
@@ -208,6 +231,7 @@ fn millis(
         None => Ok(Duration::from_millis(default)),
         Some(v) => match v.parse::<u64>() {
             Ok(0) | Err(_) => Err(invalid(variable, &format!("{v:?} is not a positive whole number of milliseconds"))),
+            Ok(ms) if ms > MAX_TIMEOUT_MS => Err(invalid(variable, "must be at most 900000 (15 minutes)")),
             Ok(ms) => Ok(Duration::from_millis(ms)),
         },
     }
@@ -271,6 +295,19 @@ mod tests {
             (&[("ANONYMOUS_DEFAULT_PERMISSIONS", "join")], "ANONYMOUS_DEFAULT_PERMISSIONS"),
             (&[("ANONYMOUS_LIVESTREAMS", "yes")], "ANONYMOUS_LIVESTREAMS"),
             (&[("VIDEOSDK_TIMEOUT_MS", "0")], "VIDEOSDK_TIMEOUT_MS"),
+            // Bounds: a week of token life; waits that fit a Lambda invocation.
+            (&[("TOKEN_MAX_TTL_SECONDS", "604801")], "TOKEN_MAX_TTL_SECONDS"),
+            (&[("TOKEN_MAX_TTL_SECONDS", "18446744073709551615")], "TOKEN_MAX_TTL_SECONDS"),
+            (&[("VIDEOSDK_TIMEOUT_MS", "18446744073709551615")], "VIDEOSDK_TIMEOUT_MS"),
+            (&[("VIDEOSDK_CONNECT_TIMEOUT_MS", "900001")], "VIDEOSDK_CONNECT_TIMEOUT_MS"),
+            (&[("SECRET_REFRESH_SECONDS", "18446744073709551615")], "SECRET_REFRESH_SECONDS"),
+            // The management token never travels in clear except to this machine.
+            (&[("VIDEOSDK_API_ENDPOINT", "http://api.videosdk.live")], "VIDEOSDK_API_ENDPOINT"),
+            (&[("VIDEOSDK_API_ENDPOINT", "http://127.0.0.1.example.com")], "VIDEOSDK_API_ENDPOINT"),
+            (&[("VIDEOSDK_API_ENDPOINT", "http://localhost@evil.example.com")], "VIDEOSDK_API_ENDPOINT"),
+            (&[("VIDEOSDK_API_ENDPOINT", "http://10.0.0.1:8080")], "VIDEOSDK_API_ENDPOINT"),
+            (&[("VIDEOSDK_API_ENDPOINT", "https://")], "VIDEOSDK_API_ENDPOINT"),
+            (&[("VIDEOSDK_API_ENDPOINT", "https://api.videosdk.live/?x")], "VIDEOSDK_API_ENDPOINT"),
         ];
         for (vars, variable) in cases {
             let err = config(vars).unwrap_err();
@@ -290,6 +327,11 @@ mod tests {
         assert_eq!(c.anonymous_permissions, vec![Permission::AskJoin]);
         assert_eq!(c.livestream_allowed_hosts, vec!["a.rtmp.youtube.com", "live.twitch.tv"]);
         assert_eq!(c.api_endpoint, "http://127.0.0.1:8080");
+        for local in ["http://localhost:3000", "http://127.0.0.2", "http://[::1]:9000", "HTTP://LOCALHOST"] {
+            assert!(config(&[("VIDEOSDK_API_ENDPOINT", local)]).is_ok(), "{local}");
+        }
+        let week = config(&[("TOKEN_MAX_TTL_SECONDS", "604800")]).unwrap();
+        assert_eq!(week.token_max_ttl, Duration::from_secs(604_800));
         let none = config(&[("ANONYMOUS_PERMISSIONS", "")]).unwrap();
         assert!(none.anonymous_permissions.is_empty());
     }

@@ -142,6 +142,8 @@ def test_the_jwt_authorizer_is_the_default(template):
 
 
 SECRET = {"Fn::If": ["CreateSecret", {"Ref": "VideoSdkSecret"}, {"Ref": "ExistingSecretArn"}]}
+SECRET_RESOURCE = {"Fn::If": ["CreateSecret", {"Ref": "VideoSdkSecret"},
+                              [{"Ref": "ExistingSecretArn"}, {"Fn::Sub": "${ExistingSecretArn}-??????"}]]}
 
 
 def test_each_function_reads_only_its_one_secret(template):
@@ -157,11 +159,61 @@ def test_each_function_reads_only_its_one_secret(template):
             "Sid": "ReadTheVideoSdkSecret",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
-            "Resource": SECRET,
+            "Resource": SECRET_RESOURCE,
         }], logical
     secret = template["Resources"]["VideoSdkSecret"]
     assert secret["Condition"] == "CreateSecret"
     assert "REPLACE_ME" in secret["Properties"]["SecretString"]
+
+
+def _resources_for(template, existing_arn):
+    """The IAM resources of a function's policy when ExistingSecretArn is given."""
+    fn = next(iter(functions(template).values()))
+    resource = fn["Properties"]["Policies"][0]["Statement"][0]["Resource"]["Fn::If"][2]
+    resource = resource if isinstance(resource, list) else [resource]
+    out = []
+    for r in resource:
+        if "Ref" in r:
+            out.append(existing_arn)
+        else:
+            out.append(r["Fn::Sub"].replace("${ExistingSecretArn}", existing_arn))
+    return out
+
+
+def _iam_matches(pattern, arn):
+    """IAM resource matching: `*` any run of characters, `?` exactly one."""
+    return re.fullmatch("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), arn) is not None
+
+
+@pytest.mark.parametrize("given", ["full", "partial"])
+def test_an_existing_secret_arn_is_readable_full_or_partial(template, given):
+    base = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:videosdk/prod"
+    actual = base + "-AbC123"
+    arn = actual if given == "full" else base
+    pattern = template["Parameters"]["ExistingSecretArn"]["AllowedPattern"]
+    assert re.fullmatch(pattern, arn)
+    resources = _resources_for(template, arn)
+    assert any(_iam_matches(r, actual) for r in resources), resources
+    # Nothing else: no other secret of the account matches.
+    for other in [base + "-other-XyZ789", base.replace("prod", "dev") + "-AbC123", base + "x-AbC123"]:
+        assert not any(_iam_matches(r, other) for r in resources), (other, resources)
+
+
+def test_existing_secret_arns_and_endpoints_are_constrained(template):
+    arn_pattern = template["Parameters"]["ExistingSecretArn"]["AllowedPattern"]
+    for bad in ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:*",
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:videosdk?",
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:",
+                "videosdk/prod"]:
+        assert not re.fullmatch(arn_pattern, bad), bad
+    assert re.fullmatch(arn_pattern, "")
+    endpoint = template["Parameters"]["VideoSdkApiEndpoint"]
+    assert re.fullmatch(endpoint["AllowedPattern"], endpoint["Default"])
+    for good in ["https://api.videosdk.live", "https://eu.example.com:8443/videosdk/"]:
+        assert re.fullmatch(endpoint["AllowedPattern"], good), good
+    for bad in ["http://api.videosdk.live", "https://api.videosdk.live/v2?x=1", "https://u@api.videosdk.live",
+                "ftp://api.videosdk.live", "https://"]:
+        assert not re.fullmatch(endpoint["AllowedPattern"], bad), bad
 
 
 def test_cors_throttling_logs_and_timeouts(template):

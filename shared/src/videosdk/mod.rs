@@ -425,12 +425,13 @@ mod tests {
 
     #[test]
     fn ids_are_percent_encoded_in_paths() {
-        let config = Config::from_lookup(|k| (k == "VIDEOSDK_API_ENDPOINT").then(|| "http://h:1".into())).unwrap();
+        let config =
+            Config::from_lookup(|k| (k == "VIDEOSDK_API_ENDPOINT").then(|| "http://127.0.0.1:1".into())).unwrap();
         let client = VideoSdk::new(&config).unwrap();
         let url = client.url(&[Segment::Fixed("v2/rooms/validate"), Segment::Id("a/b c?")]);
-        assert_eq!(url, "http://h:1/v2/rooms/validate/a%2Fb%20c%3F");
+        assert_eq!(url, "http://127.0.0.1:1/v2/rooms/validate/a%2Fb%20c%3F");
         let url =
             client.url(&[Segment::Fixed("v2/sessions/"), Segment::Query("roomId", "a&b"), Segment::Query("page", "2")]);
-        assert_eq!(url, "http://h:1/v2/sessions/?roomId=a%26b&page=2");
+        assert_eq!(url, "http://127.0.0.1:1/v2/sessions/?roomId=a%26b&page=2");
     }
 }
