@@ -481,8 +481,15 @@ pub fn upstream_cases() -> Vec<UpstreamCase> {
             None,
         ),
         case(
-            "403",
+            "403 wrong role",
             Upstream::Reply(R::new(403).set_body_json(json!({"error": "forbidden role"}))),
+            502,
+            "upstream_auth",
+            None,
+        ),
+        case(
+            "403 token invalid",
+            Upstream::Reply(R::new(403).set_body_json(json!({"message": "Token is invalid or expired"}))),
             502,
             "upstream_auth",
             None,
@@ -555,8 +562,9 @@ pub fn upstream_cases() -> Vec<UpstreamCase> {
 }
 
 /// Runs every upstream failure class against one function and asserts the contract's answer,
-/// that it came within the timeout, and the retry rules (401/403 retried once after a secret
-/// refresh; GET retried on 5xx; POST never retried otherwise). `adjust` lets a function
+/// that it came within the timeout, and the retry rules (401, and a 403 that says the token is
+/// invalid, retried once after a secret refresh; GET retried on 5xx; POST never retried
+/// otherwise); a 402 (billing) is logged at ERROR. `adjust` lets a function
 /// override the expected answer for a class (e.g. `validate-meeting`'s 400 is 404).
 pub async fn check_upstream_failures<H, F>(
     handler: H,
@@ -584,10 +592,16 @@ pub async fn check_upstream_failures<H, F>(
                 leak(state(Uses::VideoSdkApi, &vars).await)
             }
         };
+        let (logs, guard) = capture_logs();
         let started = Instant::now();
         let response = handler(state, request()).await;
         let elapsed = started.elapsed();
+        drop(guard);
         let name = case.name;
+        if name == "402" {
+            let line = logs.text().lines().find(|l| l.contains("402")).map(str::to_owned).unwrap_or_default();
+            assert!(line.contains("ERROR") && line.contains("Payment Required"), "{name}: {}", logs.text());
+        }
         let body = body_json(&response);
         assert_eq!(response.status().as_u16(), case.status, "{name}: {body}");
         assert_eq!(body["error"]["code"], case.code, "{name}: {body}");
@@ -602,6 +616,7 @@ pub async fn check_upstream_failures<H, F>(
         if let Upstream::Reply(_) = case.upstream {
             let requests = fake.requests().await;
             let expected = match (case.code, method) {
+                ("upstream_auth", _) if name == "403 wrong role" => 1..=1,
                 ("upstream_auth", _) => 2..=2,
                 ("upstream_error", "GET") if name != "200 not JSON" => 1..=3,
                 ("upstream_timeout", _) => 1..=1,

@@ -133,7 +133,7 @@ impl VideoSdk {
         let credentials = secrets.current().await?;
         let token = self.management_token(&credentials, false).await?;
         let mut reply = self.send(&method, &url, body.as_deref(), &token, deadline).await?;
-        if matches!(reply.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+        if reply.refuses_the_token() {
             // The secret may have been rotated: read it again, mint anew, try once more.
             tracing::warn!(
                 status = reply.status.as_u16(),
@@ -251,6 +251,19 @@ struct Reply {
 }
 
 impl Reply {
+    /// 401, or a 403 whose message says the token is invalid or expired: the secret may have
+    /// been rotated. Any other 403 (a wrong role) is not cured by reading the secret again.
+    fn refuses_the_token(&self) -> bool {
+        match self.status {
+            StatusCode::UNAUTHORIZED => true,
+            StatusCode::FORBIDDEN => {
+                let message = upstream_message(&self.body).to_ascii_lowercase();
+                message.contains("token") && (message.contains("invalid") || message.contains("expired"))
+            }
+            _ => false,
+        }
+    }
+
     async fn read(response: reqwest::Response) -> Result<Reply, reqwest::Error> {
         let status = response.status();
         let retry_after = response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -270,7 +283,17 @@ impl Reply {
             });
         }
         let message = upstream_message_redacted(&self.body, scrub);
-        tracing::info!(status = status.as_u16(), upstream_message = %message, "VideoSDK refused the request");
+        if status == StatusCode::PAYMENT_REQUIRED {
+            // Also what VideoSDK may answer for an unknown room, but it can mean the account is
+            // out of credit or its plan lacks the feature: operators must see it.
+            tracing::error!(
+                status = 402,
+                upstream_message = %message,
+                "VideoSDK answered 402 Payment Required (check the account's billing and plan); answered 404"
+            );
+        } else {
+            tracing::info!(status = status.as_u16(), upstream_message = %message, "VideoSDK refused the request");
+        }
         if let Some(error) = remap(status.as_u16(), &message) {
             return Err(error);
         }
