@@ -19,6 +19,15 @@ impl Caller {
     pub fn is_moderator(&self) -> bool {
         matches!(self, Caller::User { moderator: true, .. })
     }
+
+    /// Who to name in the audit log: the authorizer's `sub`, or `anonymous`. Log it with `?`
+    /// (quoted and escaped), since a `sub` is the identity provider's text.
+    pub fn audit_name(&self) -> &str {
+        match self {
+            Caller::Anonymous => "anonymous",
+            Caller::User { sub, .. } => sub,
+        }
+    }
 }
 
 /// Identifies the caller of `req` as `config.caller_auth` says.

@@ -42,6 +42,7 @@ impl StreamType {
 
 /// A live-stream request past its common checks; the endpoint takes its own fields from `rest`.
 pub struct Opened {
+    pub caller: caller::Caller,
     pub kind: StreamType,
     pub room: RoomId,
     pub rest: Fields,
@@ -57,7 +58,7 @@ pub fn open(req: &Request, config: &Config) -> Result<Opened, ApiError> {
     rest.ignore(&["token"]);
     let kind = take_type(&mut rest)?;
     let room = take_room(&mut rest)?;
-    Ok(Opened { kind, room, rest })
+    Ok(Opened { caller, kind, room, rest })
 }
 
 /// `type`: `rtmp` (default) or `hls`.

@@ -342,16 +342,66 @@ impl Write for Logs {
     }
 }
 
+/// The one log line that says `message`, asserted to name each of `fields` (audit trail).
+pub fn assert_logged(logs: &Logs, message: &str, fields: &[&str]) {
+    let text = logs.text();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains(message)).collect();
+    assert_eq!(lines.len(), 1, "one line saying {message:?}: {text}");
+    for field in fields {
+        assert!(lines[0].contains(field), "{message:?} lacks {field}: {}", lines[0]);
+    }
+}
+
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Logs>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Stops capturing on its thread when dropped.
+pub struct CaptureGuard(());
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| c.borrow_mut().take());
+    }
+}
+
+/// Writes to the capturing thread's buffer, if any.
+struct ThreadWriter;
+
+impl Write for ThreadWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|c| {
+            if let Some(logs) = c.borrow_mut().as_mut() {
+                logs.write_all(buf)?;
+            }
+            Ok(buf.len())
+        })
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Captures log lines (all levels) on the current thread; use with a current-thread runtime.
-pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+///
+/// One process-wide subscriber routes each thread's lines to that thread's capture. (A scoped
+/// subscriber per test lost events: tracing caches per-callsite interest across threads, and
+/// tests running in parallel raced on it.)
+pub fn capture_logs() -> (Logs, CaptureGuard) {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        use tracing_subscriber::Layer;
+        use tracing_subscriber::layer::SubscriberExt;
+        // Decided per event (a plain `filter_fn` is cached per callsite).
+        let capturing = tracing_subscriber::filter::dynamic_filter_fn(|_, _| CAPTURE.with(|c| c.borrow().is_some()));
+        let layer =
+            tracing_subscriber::fmt::layer().with_ansi(false).with_writer(|| ThreadWriter).with_filter(capturing);
+        // A global subscriber a test binary set itself keeps precedence.
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer));
+    });
     let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    (logs, tracing::subscriber::set_default(subscriber))
+    CAPTURE.with(|c| *c.borrow_mut() = Some(logs.clone()));
+    (logs, CaptureGuard(()))
 }
 
 /// A fake VideoSDK REST API (wiremock) that records what it receives.
@@ -599,7 +649,7 @@ pub async fn check_upstream_failures<H, F>(
         drop(guard);
         let name = case.name;
         if name == "402" {
-            let line = logs.text().lines().find(|l| l.contains("402")).map(str::to_owned).unwrap_or_default();
+            let line = logs.text().lines().find(|l| l.contains("status=402")).map(str::to_owned).unwrap_or_default();
             assert!(line.contains("ERROR") && line.contains("Payment Required"), "{name}: {}", logs.text());
         }
         let body = body_json(&response);

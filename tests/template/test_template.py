@@ -1,6 +1,7 @@
 """Wiring of template.yaml that linters cannot see: one function per binary with the
 contract's routes, least-privilege secret access, and the JWT authorizer as the default."""
 
+import json
 import re
 from pathlib import Path
 
@@ -214,6 +215,17 @@ def test_existing_secret_arns_and_endpoints_are_constrained(template):
     for bad in ["http://api.videosdk.live", "https://api.videosdk.live/v2?x=1", "https://u@api.videosdk.live",
                 "ftp://api.videosdk.live", "https://"]:
         assert not re.fullmatch(endpoint["AllowedPattern"], bad), bad
+
+
+def test_the_access_log_names_the_caller(template):
+    """Who called what: the authorizer's sub, and the Lambda request id that the function's own
+    lines (caller, room, jti) carry."""
+    settings = template["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]
+    fields = json.loads(settings["Format"])
+    assert fields["sub"] == "$context.authorizer.claims.sub"
+    assert fields["lambdaRequestId"] == "$context.integration.requestId"
+    assert fields["ip"] == "$context.identity.sourceIp"
+    assert fields["route"] == "$context.routeKey"
 
 
 def test_cors_throttling_logs_and_timeouts(template):

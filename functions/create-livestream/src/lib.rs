@@ -7,6 +7,7 @@ use serde_json::json;
 
 use shared::State;
 use shared::http::{ApiError, ok, respond};
+use shared::ids::url_host;
 use shared::livestream::{self, StreamType};
 use shared::videosdk::hls::{self, StartHls};
 use shared::videosdk::livestreams::{self, StartRtmp};
@@ -16,7 +17,7 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 }
 
 async fn create_livestream(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let livestream::Opened { kind, room, rest: mut fields } = livestream::open(req, &state.config)?;
+    let livestream::Opened { caller, kind, room, rest: mut fields } = livestream::open(req, &state.config)?;
     let outputs = livestream::take_outputs(&mut fields, &state.config)?;
     let config = livestream::take_config(&mut fields)?;
     let template_url = livestream::take_template_url(&mut fields)?;
@@ -30,9 +31,14 @@ async fn create_livestream(state: &State, req: &Request) -> Result<Response<Body
             let outputs = outputs.ok_or_else(|| {
                 ApiError::invalid("outputs", "outputs is required for an rtmp stream: 1 to 5 {\"url\", \"streamKey\"}.")
             })?;
-            let count = outputs.len();
+            let hosts = outputs.iter().filter_map(|o| url_host(&o.url, &["rtmp", "rtmps"]).ok()).collect::<Vec<_>>();
             livestreams::start(api, &state.secrets, &StartRtmp { room_id, outputs, config, template_url }).await?;
-            shared::tracing::info!(room_id = %room.as_str(), outputs = count, "started an RTMP live stream");
+            shared::tracing::info!(
+                caller = ?caller.audit_name(),
+                room_id = ?room.as_str(),
+                hosts = ?hosts.join(","),
+                "started an RTMP live stream"
+            );
         }
         StreamType::Hls => {
             if outputs.is_some() {
@@ -42,7 +48,12 @@ async fn create_livestream(state: &State, req: &Request) -> Result<Response<Body
             answer["playbackHlsUrl"] = json!(started.playback_hls_url);
             answer["livestreamUrl"] = json!(started.livestream_url);
             answer["sessionId"] = json!(started.session_id);
-            shared::tracing::info!(room_id = %room.as_str(), "started an HLS live stream");
+            shared::tracing::info!(
+                caller = ?caller.audit_name(),
+                room_id = ?room.as_str(),
+                session_id = ?started.session_id,
+                "started an HLS live stream"
+            );
         }
     }
     Ok(ok(&answer))

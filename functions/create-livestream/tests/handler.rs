@@ -408,3 +408,20 @@ async fn stream_keys_with_url_syntax_are_refused() {
         assert_eq!(response.status(), 200, "{good}: {}", body_json(&response));
     }
 }
+
+#[tokio::test]
+async fn the_log_names_who_started_which_stream() {
+    let (logs, _guard) = capture_logs();
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/livestreams/start", ResponseTemplate::new(200).set_body_json(json!({}))).await;
+    let state = fake.state(&[]).await;
+    let event = post(rtmp_body()).user("mod-7", Some("[videosdk-moderators]"));
+    let response = create_livestream::handler(state, event.request()).await;
+    assert_eq!(response.status(), 200, "{}", body_json(&response));
+    shared::testing::assert_logged(
+        &logs,
+        "started an RTMP live stream",
+        &["caller=\"mod-7\"", "room_id=\"abcd-efgh-ijkl\"", "hosts=\"a.rtmp.youtube.com\""],
+    );
+    assert!(!logs.text().contains(KEY));
+}

@@ -35,7 +35,12 @@ async fn create_room(state: &State, req: &Request) -> Result<Response<Body>, Api
         )));
     }
     let room = rooms::create(state.videosdk()?, &state.secrets, &body).await?;
-    shared::tracing::info!(room_id = %room.room_id, jti = %token.jti, "created a room for a participant token");
+    shared::tracing::info!(
+        caller = ?token.participant_id.as_deref().unwrap_or("a participant token"),
+        room_id = ?room.room_id,
+        jti = %token.jti,
+        "created a room for a participant token"
+    );
     Ok(ok(&json!({
         "roomId": room.room_id,
         "customRoomId": room.custom_room_id,
@@ -46,10 +51,10 @@ async fn create_room(state: &State, req: &Request) -> Result<Response<Body>, Api
 
 async fn create_meeting(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, &[Method::POST])?;
-    caller::identify(req, &state.config)?;
+    let caller = caller::identify(req, &state.config)?;
     let body = parse(Fields::from_body(req)?)?;
     let room = rooms::create(state.videosdk()?, &state.secrets, &body).await?;
-    shared::tracing::info!(room_id = %room.room_id, "created a room");
+    shared::tracing::info!(caller = ?caller.audit_name(), room_id = ?room.room_id, "created a room");
     Ok(ok(&json!({
         "roomId": room.room_id,
         "meetingId": room.room_id,

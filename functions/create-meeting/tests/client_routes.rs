@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 use shared::testing::{
-    Event, FakeVideoSdk, assert_crawler_token, assert_refused_before_upstream, bad_tokens, body_json,
-    participant_token, request_json,
+    Event, FakeVideoSdk, assert_crawler_token, assert_logged, assert_refused_before_upstream, bad_tokens, body_json,
+    capture_logs, participant_token, request_json,
 };
 use wiremock::ResponseTemplate;
 
@@ -112,4 +112,21 @@ async fn a_room_bound_token_may_create_its_own_room_only() {
     let response = create_meeting::handler(state, own.request()).await;
     assert_eq!(response.status(), 200, "{}", body_json(&response));
     assert_eq!(request_json(&fake.only_request().await), json!({"customRoomId": "standup"}));
+}
+
+#[tokio::test]
+async fn the_log_names_the_token_s_participant_and_the_room() {
+    let (logs, _guard) = capture_logs();
+    let token = participant_token(|claims| claims["participantId"] = json!("user-42"));
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/rooms", room_reply()).await;
+    let state = fake.state(&[]).await;
+    let response = create_meeting::handler(state, create(&token).request()).await;
+    assert_eq!(response.status(), 200);
+    assert_logged(
+        &logs,
+        "created a room for a participant token",
+        &["caller=\"user-42\"", "room_id=\"abcd-efgh-ijkl\"", "jti="],
+    );
+    assert!(!logs.text().contains(&token), "the token was logged");
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use shared::secret::SecretStore;
 use shared::testing::{
-    Event, FakeVideoSdk, Moto, SignedWith, assert_crawler_token, assert_refused_before_upstream, body_json,
-    check_upstream_failures, event_file, request_json,
+    Event, FakeVideoSdk, Moto, SignedWith, assert_crawler_token, assert_logged, assert_refused_before_upstream,
+    body_json, capture_logs, check_upstream_failures, event_file, request_json,
 };
 use wiremock::{Mock, ResponseTemplate, matchers};
 
@@ -207,4 +207,15 @@ async fn the_management_token_is_cached_across_calls_in_a_warm_container() {
         assert_eq!(assert_crawler_token(request, shared::testing::SECRET).jti, first.jti, "one token reused");
     }
     assert!(first.exp - first.iat >= 300, "short-lived but not per request");
+}
+
+#[tokio::test]
+async fn the_log_names_who_created_which_room() {
+    let (logs, _guard) = capture_logs();
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/rooms", room_reply()).await;
+    let state = fake.state(&[]).await;
+    let response = create_meeting::handler(state, post(json!({})).user("user-42", None).request()).await;
+    assert_eq!(response.status(), 200);
+    assert_logged(&logs, "created a room", &["caller=\"user-42\"", "room_id=\"abcd-efgh-ijkl\""]);
 }

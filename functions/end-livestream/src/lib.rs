@@ -14,7 +14,7 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 }
 
 async fn end_livestream(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let livestream::Opened { kind, room, rest } = livestream::open(req, &state.config)?;
+    let livestream::Opened { caller, kind, room, rest } = livestream::open(req, &state.config)?;
     rest.finish()?;
 
     let api = state.videosdk()?;
@@ -22,6 +22,11 @@ async fn end_livestream(state: &State, req: &Request) -> Result<Response<Body>, 
         StreamType::Rtmp => livestreams::end(api, &state.secrets, &room).await?,
         StreamType::Hls => hls::end(api, &state.secrets, &room).await?,
     }
-    shared::tracing::info!(room_id = %room.as_str(), kind = kind.as_str(), "ended a live stream");
+    shared::tracing::info!(
+        caller = ?caller.audit_name(),
+        room_id = ?room.as_str(),
+        kind = kind.as_str(),
+        "ended a live stream"
+    );
     Ok(ok(&json!({"roomId": room.as_str(), "type": kind.as_str(), "status": "ended"})))
 }

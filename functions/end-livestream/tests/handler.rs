@@ -114,3 +114,15 @@ async fn every_upstream_failure_maps_to_the_contract_for_hls() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_log_names_who_ended_which_stream() {
+    let (logs, _guard) = shared::testing::capture_logs();
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/livestreams/end", ResponseTemplate::new(200).set_body_json(json!({}))).await;
+    let state = fake.state(&[]).await;
+    let event = post(json!({"roomId": "room-5"})).user("mod-7", Some("[videosdk-moderators]"));
+    let response = end_livestream::handler(state, event.request()).await;
+    assert_eq!(response.status(), 200);
+    shared::testing::assert_logged(&logs, "ended a live stream", &["caller=\"mod-7\"", "room_id=\"room-5\""]);
+}

@@ -25,13 +25,20 @@ async fn get_token(state: &State, req: &Request) -> Result<Response<Body>, ApiEr
     let participant = policy::token_participant(&caller, input.participant_id)?;
 
     let credentials = state.secrets.current().await?;
+    let room_id = input.room_id.as_ref().map_or("any", RoomId::as_str).to_owned();
     let token = TokenBuilder::participant(state.config.participant_role, permissions)
         .room(input.room_id)
         .participant_id(participant)
         .ttl(input.ttl)
         .sign(&credentials, SystemTime::now())
         .map_err(|_| ApiError::Internal)?;
-    shared::tracing::info!(jti = %token.jti, expires_in = token.expires_in(), "issued a participant token");
+    shared::tracing::info!(
+        caller = ?caller.audit_name(),
+        room_id = ?room_id,
+        jti = %token.jti,
+        expires_in = token.expires_in(),
+        "issued a participant token"
+    );
 
     Ok(ok(&json!({
         "token": token.expose(),

@@ -4,7 +4,7 @@
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use shared::claims::Claims;
-use shared::testing::{API_KEY, Event, SECRET, body_json, event_file, state};
+use shared::testing::{API_KEY, Event, SECRET, assert_logged, body_json, capture_logs, event_file, state};
 use shared::{State, Uses};
 
 /// Environment variables for one case.
@@ -311,4 +311,20 @@ async fn stored_events_get_their_expected_answers() {
 
 fn uuid_like(s: &str) -> bool {
     s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
+}
+
+#[tokio::test]
+async fn the_log_names_who_minted_which_token_for_which_room() {
+    let (logs, _guard) = capture_logs();
+    let (status, body, _) = call(JWT, get("roomId=room-9").user("user-42", Some("[staff]")).request()).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = decode(body["token"].as_str().unwrap());
+    let jti = format!("jti={}", claims.jti);
+    assert_logged(&logs, "issued a participant token", &["caller=\"user-42\"", "room_id=\"room-9\"", &jti]);
+    assert!(!logs.text().contains(body["token"].as_str().unwrap()), "the token was logged");
+
+    let (logs, _guard) = capture_logs();
+    let (status, _, _) = call(NONE, get("").request()).await;
+    assert_eq!(status, 200);
+    assert_logged(&logs, "issued a participant token", &["caller=\"anonymous\"", "room_id=\"any\""]);
 }
