@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use lambda_http::{Body, Error, Request, Response, service_fn};
+use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
 
 use crate::claims::{ParticipantRole, Permission};
 use crate::config::{CallerAuth, Config};
@@ -89,6 +89,24 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
 }
 
+/// One invocation: `handler` on `req`, within the deadline of the invocation's Lambda context
+/// (less [`deadline::MARGIN`](crate::deadline::MARGIN)), so every wait inside ends in time to
+/// answer with the envelope.
+pub fn serve<H, F>(state: &'static State, req: Request, handler: &H) -> impl Future<Output = Response<Body>> + use<H, F>
+where
+    H: Fn(&'static State, Request) -> F,
+    F: Future<Output = Response<Body>>,
+{
+    let deadline = req.lambda_context_ref().and_then(|ctx| crate::deadline::from_epoch_millis(ctx.deadline));
+    let response = handler(state, req);
+    async move {
+        match deadline {
+            Some(deadline) => crate::deadline::scope(deadline, response).await,
+            None => response.await,
+        }
+    }
+}
+
 /// INIT, then the runtime loop. A function's `main` is one call to this.
 pub async fn run<H, F>(uses: Uses, handler: H) -> Result<(), Error>
 where
@@ -106,7 +124,7 @@ where
             // The state lives as long as the process; leaking it lets handlers borrow it.
             let state: &'static State = Box::leak(Box::new(State::init(config, uses).await));
             lambda_http::run(service_fn(|req| {
-                let response = handler(state, req);
+                let response = serve(state, req, &handler);
                 async move { Ok::<_, Error>(response.await) }
             }))
             .await

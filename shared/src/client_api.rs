@@ -89,7 +89,7 @@ pub async fn authenticate(req: &Request, secrets: &SecretStore) -> Result<Claims
     let credentials = secrets.current().await?;
     match claims::verify(token, &credentials) {
         Err(VerifyError::Signature) => {
-            let newer = secrets.refresh().await?;
+            let newer = secrets.refresh(&credentials).await?;
             if *newer == *credentials {
                 return Err(refused(VerifyError::Signature));
             }

@@ -9,6 +9,7 @@ pub mod caller;
 pub mod claims;
 pub mod client_api;
 pub mod config;
+pub mod deadline;
 pub mod http;
 pub mod ids;
 pub mod livestream;

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
-use tokio::sync::Mutex;
 
 use crate::config::{Config, SecretSource};
 
@@ -88,15 +87,27 @@ struct Cached {
 }
 
 /// Holds the current credentials and re-reads them when stale, forced, or missing.
+///
+/// No request waits on a refresh it does not need: a stale value is served while one
+/// background read runs. A request that has no value yet, or whose value VideoSDK refused,
+/// waits for one read, bounded by [`READ_TIMEOUT`] and by the request's deadline.
 pub struct SecretStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     source: Source,
-    cached: Mutex<Cached>,
+    cached: std::sync::Mutex<Cached>,
+    /// Held by the one read in flight.
+    reader: Arc<tokio::sync::Mutex<()>>,
     refresh_after: Duration,
     retry_after: Duration,
 }
 
 /// How long a failed read blocks the next attempt: at most about one read a second.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Longest one read of the secret may take, whatever the SDK's own retries.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl SecretStore {
     /// Builds the store from configuration and performs the first read (call during INIT).
@@ -136,34 +147,107 @@ impl SecretStore {
             Source::Direct(c) => Cached { credentials: Some(c.clone()), ..Cached::default() },
             _ => Cached::default(),
         };
-        SecretStore { source, cached: Mutex::new(cached), refresh_after, retry_after }
+        let inner = Inner {
+            source,
+            cached: std::sync::Mutex::new(cached),
+            reader: Arc::new(tokio::sync::Mutex::new(())),
+            refresh_after,
+            retry_after,
+        };
+        SecretStore { inner: Arc::new(inner) }
     }
 
-    /// The credentials to sign with: cached, or read again when older than `refresh_after`.
-    /// A stale value is kept when a re-read fails, so a Secrets Manager hiccup does not
-    /// take the service down.
+    /// The credentials to sign with. A value older than `refresh_after` is still served while
+    /// one background read replaces it; with no value yet, one read is awaited (bounded).
     pub async fn current(&self) -> Result<Arc<Credentials>, SecretUnavailable> {
-        let mut cached = self.cached.lock().await;
-        let fresh = cached.read_at.is_some_and(|t| t.elapsed() < self.refresh_after);
-        if let (Some(c), true) = (&cached.credentials, fresh || matches!(self.source, Source::Direct(_))) {
-            return Ok(c.clone());
+        let inner = &self.inner;
+        let (credentials, stale) = {
+            let cached = inner.lock();
+            let stale = !matches!(inner.source, Source::Direct(_))
+                && cached.read_at.is_none_or(|t| t.elapsed() >= inner.refresh_after);
+            (cached.credentials.clone(), stale)
+        };
+        match credentials {
+            Some(c) if stale => {
+                self.refresh_in_background();
+                Ok(c)
+            }
+            Some(c) => Ok(c),
+            None => self.read_now(None).await,
         }
-        self.read_if_due(&mut cached).await
     }
 
-    /// Re-reads the secret now (upstream said the token was invalid: the secret may have been
-    /// rotated). Still bounded by `retry_after`.
-    pub async fn refresh(&self) -> Result<Arc<Credentials>, SecretUnavailable> {
-        let mut cached = self.cached.lock().await;
-        self.read_if_due(&mut cached).await
+    /// Re-reads the secret because `rejected` was refused (VideoSDK's 401, or a client token
+    /// signed with a newer secret): the secret may have been rotated. Answers at once with a
+    /// value another request has read meanwhile; otherwise waits for one read, bounded by
+    /// [`READ_TIMEOUT`], half the time the request has left, and `retry_after`.
+    pub async fn refresh(&self, rejected: &Credentials) -> Result<Arc<Credentials>, SecretUnavailable> {
+        self.read_now(Some(rejected)).await
     }
 
-    async fn read_if_due(&self, cached: &mut Cached) -> Result<Arc<Credentials>, SecretUnavailable> {
+    fn refresh_in_background(&self) {
+        let Ok(guard) = self.inner.reader.clone().try_lock_owned() else { return };
+        if !self.inner.due() {
+            return;
+        }
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let _reading = guard;
+            let _ = inner.read_and_store(Instant::now() + READ_TIMEOUT).await;
+        });
+    }
+
+    async fn read_now(&self, rejected: Option<&Credentials>) -> Result<Arc<Credentials>, SecretUnavailable> {
+        let inner = &self.inner;
+        let mut until = crate::deadline::within(READ_TIMEOUT);
+        if rejected.is_some() {
+            // A re-read leaves the request half its time to use what it reads.
+            let now = Instant::now();
+            until = now + until.saturating_duration_since(now) / 2;
+        }
+        let Ok(_reading) = tokio::time::timeout_at(until.into(), inner.reader.lock()).await else {
+            return inner.cached_or_unavailable();
+        };
+        // Another request may have read while this one waited.
+        if let Some(current) = inner.lock().credentials.clone()
+            && rejected.is_none_or(|r| *r != *current)
+        {
+            return Ok(current);
+        }
+        if !inner.due() {
+            return inner.cached_or_unavailable();
+        }
+        inner.read_and_store(until).await
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cached> {
+        self.cached.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `retry_after` has passed since the last attempt (which this then records).
+    fn due(&self) -> bool {
+        let mut cached = self.lock();
         if cached.last_attempt.is_some_and(|t| t.elapsed() < self.retry_after) {
-            return cached.credentials.clone().ok_or(SecretUnavailable);
+            return false;
         }
         cached.last_attempt = Some(Instant::now());
-        match self.read().await {
+        true
+    }
+
+    fn cached_or_unavailable(&self) -> Result<Arc<Credentials>, SecretUnavailable> {
+        self.lock().credentials.clone().ok_or(SecretUnavailable)
+    }
+
+    /// One read, given up at `until`; the caller holds `reader`.
+    async fn read_and_store(&self, until: Instant) -> Result<Arc<Credentials>, SecretUnavailable> {
+        let outcome = match tokio::time::timeout_at(until.into(), self.read()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(self.timed_out()),
+        };
+        let mut cached = self.lock();
+        match outcome {
             Ok(credentials) => {
                 let credentials = Arc::new(credentials);
                 cached.credentials = Some(credentials.clone());
@@ -181,6 +265,15 @@ impl SecretStore {
                 }
                 cached.credentials.clone().ok_or(SecretUnavailable)
             }
+        }
+    }
+
+    fn timed_out(&self) -> String {
+        match &self.source {
+            Source::SecretsManager { id, .. } => {
+                format!("reading secret {id:?} from Secrets Manager did not finish in time (gave up to answer in time)")
+            }
+            _ => "reading the secret did not finish in time".into(),
         }
     }
 
@@ -203,7 +296,7 @@ impl SecretStore {
 
 impl fmt::Debug for SecretStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let source = match &self.source {
+        let source = match &self.inner.source {
             Source::SecretsManager { id, .. } => format!("SecretsManager({id:?})"),
             Source::Direct(_) => "Direct".to_owned(),
             Source::Missing(_) => "Missing".to_owned(),

@@ -291,14 +291,7 @@ impl Moto {
 
     /// A Secrets Manager client for this server.
     pub fn client(&self) -> aws_sdk_secretsmanager::Client {
-        use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-        let config = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .build();
-        aws_sdk_secretsmanager::Client::from_conf(config)
+        secrets_manager_client(&self.endpoint)
     }
 
     pub async fn put_secret(&self, id: &str, text: &str) {
@@ -707,14 +700,196 @@ where
     H: Fn(&'static State, Request) -> F,
     F: std::future::Future<Output = Response<Body>>,
 {
-    let fake = FakeVideoSdk::start().await;
-    let state = fake.state(vars).await;
+    // VideoSDK is a listener nobody accepts on: any connection attempt waits in its backlog.
+    // (No wiremock server here: many of them in one current-thread test can deadlock.)
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback listener");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let endpoint = format!("http://{}", listener.local_addr().expect("its address"));
+    let timeout = TEST_TIMEOUT_MS.to_string();
+    let mut all: Vec<(&str, &str)> = vec![("VIDEOSDK_API_ENDPOINT", &endpoint), ("VIDEOSDK_TIMEOUT_MS", &timeout)];
+    all.extend_from_slice(vars);
+    let state = leak(state(Uses::VideoSdkApi, &all).await);
     let response = handler(state, event.request()).await;
     let body = body_json(&response);
     assert_eq!(response.status().as_u16(), status, "{name}: {body}");
     assert_eq!(body["error"]["code"], code, "{name}: {body}");
     assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{name}: {body}");
     assert_eq!(response.headers()["cache-control"], "no-store", "{name}");
-    assert!(fake.requests().await.is_empty(), "{name}: VideoSDK was called");
+    let called = listener.accept();
+    assert!(
+        matches!(&called, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "{name}: VideoSDK was called: {called:?}"
+    );
     body
+}
+
+/// What [`FaultProxy`] does with the next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Fault {
+    /// Forwards to the real endpoint (moto) and relays its answer.
+    Pass = 0,
+    /// Reads the request and never answers.
+    Hang = 1,
+    /// Closes the connection (the service is down).
+    Close = 2,
+    /// Answers Secrets Manager's throttling error.
+    Throttle = 3,
+}
+
+/// A proxy in front of a real endpoint that injects faults, request by request (pooled
+/// connections included): the real Secrets Manager of `moto_server`, hanging, down or throttling
+/// on demand.
+pub struct FaultProxy {
+    pub endpoint: String,
+    fault: Arc<std::sync::atomic::AtomicU8>,
+    requests: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FaultProxy {
+    /// Proxies to `upstream` (`http://host:port`).
+    pub fn start(upstream: &str) -> FaultProxy {
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback listener");
+        let endpoint = format!("http://{}", listener.local_addr().expect("its address"));
+        let fault = Arc::new(std::sync::atomic::AtomicU8::new(Fault::Pass as u8));
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (f, r) = (fault.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (f, r, upstream) = (f.clone(), r.clone(), upstream.clone());
+                std::thread::spawn(move || relay(client, &upstream, &f, &r));
+            }
+        });
+        FaultProxy { endpoint, fault, requests }
+    }
+
+    pub fn set(&self, fault: Fault) {
+        self.fault.store(fault as u8, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Requests received so far, whatever was done with them.
+    pub fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A Secrets Manager client whose calls go through this proxy.
+    pub fn client(&self) -> aws_sdk_secretsmanager::Client {
+        secrets_manager_client(&self.endpoint)
+    }
+}
+
+/// A Secrets Manager client for a local endpoint, with test credentials.
+pub fn secrets_manager_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// One HTTP/1.1 request from `reader`: its head lines (without `Connection`) and body.
+fn read_request(reader: &mut impl std::io::BufRead) -> Option<(Vec<String>, Vec<u8>)> {
+    let mut head = Vec::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end().to_owned();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            }
+            if name.eq_ignore_ascii_case("connection") {
+                continue;
+            }
+        }
+        head.push(line);
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((head, body))
+}
+
+fn relay(
+    client: TcpStream,
+    upstream: &str,
+    fault: &std::sync::atomic::AtomicU8,
+    requests: &std::sync::atomic::AtomicUsize,
+) {
+    use std::io::{BufReader, Read};
+    use std::sync::atomic::Ordering;
+    let mut writer = client.try_clone().expect("a second handle");
+    let mut reader = BufReader::new(client);
+    while let Some((head, body)) = read_request(&mut reader) {
+        requests.fetch_add(1, Ordering::SeqCst);
+        match fault.load(Ordering::SeqCst) {
+            0 => {
+                let Ok(mut up) = TcpStream::connect(upstream) else { return };
+                let mut request = head.join("\r\n").into_bytes();
+                request.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+                request.extend_from_slice(&body);
+                let mut answer = Vec::new();
+                if up.write_all(&request).is_err() || up.read_to_end(&mut answer).is_err() {
+                    return;
+                }
+                // moto closes after answering, so this connection closes too.
+                let _ = writer.write_all(&answer);
+                return;
+            }
+            1 => {
+                let started = Instant::now();
+                while fault.load(Ordering::SeqCst) == Fault::Hang as u8 && started.elapsed() < Duration::from_secs(30) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                return;
+            }
+            2 => return,
+            _ => {
+                let body = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+                let answer = format!(
+                    "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n\
+                     x-amzn-ErrorType: ThrottlingException\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if writer.write_all(answer.as_bytes()).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// `event` as the runtime hands it over: with a Lambda context whose deadline is `left` away.
+pub fn with_deadline(event: &Event, left: Duration) -> Request {
+    use lambda_http::RequestExt;
+    let mut context = lambda_http::Context::default();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    context.deadline = (now + left).as_millis() as u64;
+    event.request().with_lambda_context(context)
+}
+
+/// Serves `event` as the runtime loop does, with `left` until the invocation's deadline:
+/// the status, the body, and how long the answer took.
+pub async fn serve_within<H, F>(
+    state: &'static State,
+    handler: H,
+    event: &Event,
+    left: Duration,
+) -> (u16, Value, Duration)
+where
+    H: Fn(&'static State, Request) -> F,
+    F: std::future::Future<Output = Response<Body>>,
+{
+    let started = Instant::now();
+    let response = crate::app::serve(state, with_deadline(event, left), &handler).await;
+    (response.status().as_u16(), body_json(&response), started.elapsed())
 }

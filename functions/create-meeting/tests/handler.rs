@@ -219,3 +219,46 @@ async fn the_log_names_who_created_which_room() {
     assert_eq!(response.status(), 200);
     assert_logged(&logs, "created a room", &["caller=\"user-42\"", "room_id=\"abcd-efgh-ijkl\""]);
 }
+
+#[tokio::test]
+async fn every_wait_ends_before_the_invocation_s_deadline() {
+    use shared::testing::{Fault, FaultProxy, serve_within};
+    let left = Duration::from_millis(1_500);
+    let moto = Moto::start();
+    moto.put_secret("videosdk/deadline", r#"{"apiKey": "test-api-key", "secret": "old-secret-value"}"#).await;
+    let proxy = FaultProxy::start(&moto.endpoint);
+
+    // VideoSDK slower than what the invocation has left (its own timeout, 10 s, is longer).
+    let slow = FakeVideoSdk::start().await;
+    slow.on("POST", "/v2/rooms", room_reply().set_delay(Duration::from_secs(5))).await;
+    // VideoSDK refusing the token (a rotation?) while Secrets Manager hangs on the re-read.
+    let refusing = FakeVideoSdk::start().await;
+    refusing.on("POST", "/v2/rooms", ResponseTemplate::new(401).set_body_string("Token is invalid or expired")).await;
+
+    for (name, fake, status, code) in [
+        ("slow VideoSDK", &slow, 504, "upstream_timeout"),
+        ("401 while Secrets Manager hangs", &refusing, 502, "upstream_auth"),
+    ] {
+        let endpoint = fake.server.uri();
+        let config = shared::testing::config(&[
+            ("CALLER_AUTH", "none"),
+            ("VIDEOSDK_API_ENDPOINT", &endpoint),
+            ("VIDEOSDK_TIMEOUT_MS", "10000"),
+        ]);
+        let secrets =
+            SecretStore::secrets_manager(proxy.client(), "videosdk/deadline".into(), Duration::ZERO, Duration::ZERO);
+        proxy.set(Fault::Pass);
+        secrets.current().await.expect("INIT read");
+        proxy.set(Fault::Hang);
+        let state = shared::testing::leak(shared::State {
+            videosdk: Some(shared::videosdk::VideoSdk::new(&config).unwrap()),
+            config,
+            secrets,
+        });
+        let (got, body, took) = serve_within(state, create_meeting::handler, &post(json!({})), left).await;
+        println!("{name}: {got} {} in {took:?}", body["error"]["code"]);
+        assert_eq!(got, status, "{name}: {body}");
+        assert_eq!(body["error"]["code"], code, "{name}: {body}");
+        assert!(took < left, "{name}: answered after {took:?}, past the invocation's deadline");
+    }
+}

@@ -8,8 +8,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use shared::State;
 use shared::claims::Claims;
-use shared::secret::SecretStore;
-use shared::testing::{Event, Moto, body_json, capture_logs, config};
+use shared::secret::{self, SecretStore};
+use shared::testing::{Event, Fault, FaultProxy, Moto, body_json, capture_logs, config, leak, serve_within};
 
 const GOOD: &str = r#"{"apiKey": "moto-api-key", "secret": "moto-secret-first"}"#;
 const ROTATED: &str = r#"{"apiKey": "moto-api-key", "secret": "moto-secret-second"}"#;
@@ -113,23 +113,114 @@ async fn malformed_secret_string_answers_503_and_logs_the_cause_without_the_secr
 }
 
 #[tokio::test]
-async fn rotated_secret_is_picked_up_after_the_refresh_interval() {
+async fn rotation_mid_traffic_fails_no_request_and_new_tokens_use_the_new_secret() {
     let moto = Moto::start();
     moto.put_secret("videosdk/rotate", GOOD).await;
     let (logs, _guard) = capture_logs();
-    let state = state(&moto, "videosdk/rotate", Duration::ZERO, Duration::ZERO);
-    let (_, first) = get_token(&state).await;
-    assert!(verify(first["token"].as_str().unwrap(), "moto-secret-first").is_some());
-
-    moto.put_secret("videosdk/rotate", ROTATED).await;
-    let (_, second) = get_token(&state).await;
-    let token = second["token"].as_str().unwrap();
-    assert!(verify(token, "moto-secret-second").is_some());
-    assert!(verify(token, "moto-secret-first").is_none());
+    let state = state(&moto, "videosdk/rotate", Duration::from_millis(200), Duration::ZERO);
+    let started = std::time::Instant::now();
+    let (mut served, mut rotated_at, mut first_new) = (0, None, None);
+    let mut tokens = Vec::new();
+    // A steady stream of requests, one every 5 ms for 3 s; the secret is rotated after 0.5 s.
+    while started.elapsed() < Duration::from_secs(3) {
+        if rotated_at.is_none() && started.elapsed() > Duration::from_millis(500) {
+            moto.put_secret("videosdk/rotate", ROTATED).await;
+            rotated_at = Some(started.elapsed());
+        }
+        let (status, body) = get_token(&state).await;
+        assert_eq!(status, 200, "request {served} failed: {body}");
+        let token = body["token"].as_str().unwrap().to_owned();
+        let new = verify(&token, "moto-secret-second").is_some();
+        if new {
+            first_new.get_or_insert(started.elapsed());
+        } else {
+            assert!(first_new.is_none(), "request {served}: an old-secret token after the refresh");
+            assert!(verify(&token, "moto-secret-first").is_some(), "request {served}: verifies with neither");
+        }
+        tokens.push(token);
+        served += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (rotated_at, first_new) = (rotated_at.unwrap(), first_new.expect("the new secret was picked up"));
+    println!("served {served} requests, 0 failed; rotated at {rotated_at:?}, new secret from {first_new:?}");
+    // Picked up within the refresh interval plus one read.
+    assert!(first_new - rotated_at < Duration::from_millis(200) + secret::READ_TIMEOUT, "{first_new:?}");
 
     let logged = logs.text();
-    for leaked in ["moto-secret-first", "moto-secret-second", token, first["token"].as_str().unwrap()] {
-        assert!(!logged.contains(leaked), "leaked into the log: {logged}");
+    for leaked in ["moto-secret-first", "moto-secret-second"].iter().map(|s| s.to_string()).chain(tokens) {
+        assert!(!logged.contains(&leaked), "leaked into the log");
     }
-    assert!(logged.contains("issued a participant token"), "the issue is logged by jti: {logged}");
+}
+
+/// The Lambda deadline of the fault tests: well under the store's own read timeout.
+const LEFT: Duration = Duration::from_millis(1_500);
+
+fn proxied(proxy: &FaultProxy, id: &str, refresh_after: Duration) -> &'static State {
+    leak(State {
+        config: config(&[("CALLER_AUTH", "none"), ("VIDEOSDK_SECRET_ID", id)]),
+        secrets: SecretStore::secrets_manager(proxy.client(), id.to_owned(), refresh_after, Duration::ZERO),
+        videosdk: None,
+    })
+}
+
+#[tokio::test]
+async fn secrets_manager_down_hanging_or_throttling_at_cold_start_answers_503_in_time_then_recovers() {
+    let moto = Moto::start();
+    moto.put_secret("videosdk/outage", GOOD).await;
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let state = proxied(&proxy, "videosdk/outage", Duration::from_secs(300));
+    let get = Event::get("/get-token");
+    for fault in [Fault::Hang, Fault::Close, Fault::Throttle, Fault::Hang] {
+        proxy.set(fault);
+        let (status, body, took) = serve_within(state, get_token::handler, &get, LEFT).await;
+        println!("{fault:?} at cold start: {status} {} in {took:?}", body["error"]["code"]);
+        assert_eq!(status, 503, "{fault:?}: {body}");
+        assert_eq!(body["error"]["code"], "secret_unavailable", "{fault:?}");
+        assert!(took < LEFT, "{fault:?}: answered after {took:?}, past the invocation's deadline");
+    }
+    // Back again: the same container recovers, no restart.
+    proxy.set(Fault::Pass);
+    let (status, body, took) = serve_within(state, get_token::handler, &get, LEFT).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(verify(body["token"].as_str().unwrap(), "moto-secret-first").is_some());
+    println!("recovered: 200 in {took:?}");
+}
+
+#[tokio::test]
+async fn a_warm_container_serves_its_cached_secret_while_secrets_manager_hangs() {
+    let moto = Moto::start();
+    moto.put_secret("videosdk/stale", GOOD).await;
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let state = proxied(&proxy, "videosdk/stale", Duration::from_millis(100));
+    let get = Event::get("/get-token");
+    assert_eq!(serve_within(state, get_token::handler, &get, LEFT).await.0, 200);
+
+    proxy.set(Fault::Hang);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let before = proxy.requests();
+    let mut slowest = Duration::ZERO;
+    for i in 0..20 {
+        let (status, body, took) = serve_within(state, get_token::handler, &get, LEFT).await;
+        assert_eq!(status, 200, "request {i}: {body}");
+        assert!(verify(body["token"].as_str().unwrap(), "moto-secret-first").is_some());
+        slowest = slowest.max(took);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!("20 requests during the hang, slowest {slowest:?}");
+    assert!(slowest < Duration::from_millis(100), "a request waited on the refresh: {slowest:?}");
+    assert_eq!(proxy.requests() - before, 1, "one refresher, not one read per request");
+
+    // Secrets Manager answers again, with a rotated secret: picked up without a restart.
+    moto.put_secret("videosdk/stale", ROTATED).await;
+    proxy.set(Fault::Pass);
+    let started = std::time::Instant::now();
+    loop {
+        let (status, body, _) = serve_within(state, get_token::handler, &get, LEFT).await;
+        assert_eq!(status, 200, "{body}");
+        if verify(body["token"].as_str().unwrap(), "moto-secret-second").is_some() {
+            break;
+        }
+        assert!(started.elapsed() < secret::READ_TIMEOUT * 2, "the rotated secret was never picked up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -128,26 +128,29 @@ impl VideoSdk {
     ) -> Result<T, ApiError> {
         let url = self.url(path);
         let body = body.map(serde_json::to_vec).transpose().map_err(|_| ApiError::Internal)?;
-        let deadline = Instant::now() + self.total_timeout;
-
-        let credentials = secrets.current().await?;
-        let token = self.management_token(&credentials, false).await?;
-        let mut reply = self.send(&method, &url, body.as_deref(), &token, deadline).await?;
-        if reply.refuses_the_token() {
-            // The secret may have been rotated: read it again, mint anew, try once more.
-            tracing::warn!(
-                status = reply.status.as_u16(),
-                "VideoSDK refused the management token; re-reading the secret and retrying once"
-            );
-            let credentials = secrets.refresh().await?;
-            let token = self.management_token(&credentials, true).await?;
-            reply = self.send(&method, &url, body.as_deref(), &token, deadline).await?;
-        }
-        let value = reply.into_result(scrub, remap)?;
-        serde_json::from_value(value).map_err(|e| {
-            tracing::warn!(cause = %e, "VideoSDK answered with an unexpected shape");
-            ApiError::UpstreamError("VideoSDK answered with an unexpected body.".into())
+        // The call's budget, cut short by the request's own deadline; secret reads count too.
+        let deadline = crate::deadline::within(self.total_timeout);
+        crate::deadline::scope(deadline, async {
+            let credentials = secrets.current().await?;
+            let token = self.management_token(&credentials, false).await?;
+            let mut reply = self.send(&method, &url, body.as_deref(), &token, deadline).await?;
+            if reply.refuses_the_token() {
+                // The secret may have been rotated: read it again, mint anew, try once more.
+                tracing::warn!(
+                    status = reply.status.as_u16(),
+                    "VideoSDK refused the management token; re-reading the secret and retrying once"
+                );
+                let credentials = secrets.refresh(&credentials).await?;
+                let token = self.management_token(&credentials, true).await?;
+                reply = self.send(&method, &url, body.as_deref(), &token, deadline).await?;
+            }
+            let value = reply.into_result(scrub, remap)?;
+            serde_json::from_value(value).map_err(|e| {
+                tracing::warn!(cause = %e, "VideoSDK answered with an unexpected shape");
+                ApiError::UpstreamError("VideoSDK answered with an unexpected body.".into())
+            })
         })
+        .await
     }
 
     async fn management_token(&self, credentials: &Arc<Credentials>, force: bool) -> Result<String, ApiError> {
