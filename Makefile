@@ -16,7 +16,7 @@ SAM_TARGET_DIR := $(CURDIR)/target/lambda-build
 # deploys default to arm64 (see README).
 SAM_ARCH ?= x86_64
 
-.PHONY: dev test bench venv browser lint unit template sam-build e2e
+.PHONY: dev test bench fuzz soak venv browser lint unit template sam-build e2e
 
 dev: venv
 	tools/dev.sh
@@ -65,3 +65,28 @@ e2e: venv
 bench: venv sam-build
 	cargo build --quiet -p videosdk-standin
 	$(VENV)/bin/python tools/bench.py
+
+# The long fuzz run: every function's fuzz target for FUZZ_SECONDS (default 600) each, side by
+# side, then the claims builder (3 million cases). `make test` runs a short version of each.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := get-token create-meeting validate-meeting create-livestream end-livestream
+fuzz: venv
+	cargo test --workspace --locked --no-run --quiet
+	mkdir -p target/fuzz
+	for f in $(FUZZ_TARGETS); do \
+	  FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --locked --quiet -p $$f --test fuzz -- --nocapture \
+	    > target/fuzz/$$f.log 2>&1 & \
+	done; \
+	status=0; for job in $$(jobs -p); do wait $$job || status=1; done; \
+	grep -h "^fuzz " target/fuzz/*.log; exit $$status
+	start=$$(date +%s); PROPTEST_CASES=3000000 cargo test --locked --quiet -p shared --lib \
+	  the_builder_never_panics; echo "fuzz claims builder: 3000000 cases in $$(( $$(date +%s) - start )) s"
+
+# The soak: 100,000 get-token and 10,000 create-meeting invocations of the release bootstraps
+# through the Lambda runtime emulator (cargo lambda watch); errors and RSS growth printed and
+# checked. `make test` runs a short version.
+SOAK_GET_TOKEN ?= 100000
+SOAK_CREATE_MEETING ?= 10000
+soak: venv sam-build
+	cargo build --quiet -p videosdk-standin
+	$(VENV)/bin/python tools/soak.py --get-token $(SOAK_GET_TOKEN) --create-meeting $(SOAK_CREATE_MEETING)

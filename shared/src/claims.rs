@@ -446,4 +446,46 @@ mod tests {
         }
         out
     }
+
+    proptest::proptest! {
+        /// The claims builder on arbitrary input: never a panic; a token only when every input
+        /// is valid, and then its claims are exactly the input.
+        #[test]
+        fn the_builder_never_panics_and_signs_only_what_it_was_given(
+            room in proptest::option::of(".{0,140}"),
+            participant in proptest::option::of(".{0,140}"),
+            picks in proptest::collection::vec(0usize..3, 0..4),
+            ttl in proptest::prop_oneof![0u64..=MAX_TTL_SECONDS + 10, proptest::num::u64::ANY],
+            role_less in proptest::bool::ANY,
+        ) {
+            let all = [Permission::AllowJoin, Permission::AskJoin, Permission::AllowMod];
+            let Ok(permissions) = Permissions::new(picks.iter().map(|&i| all[i])) else { return Ok(()) };
+            let room_id = room.as_deref().map(RoomId::parse);
+            let participant_id = participant.as_deref().map(ParticipantId::parse);
+            if matches!(room_id, Some(Err(_))) || matches!(participant_id, Some(Err(_))) {
+                return Ok(());
+            }
+            let role = if role_less { ParticipantRole::None } else { ParticipantRole::Rtc };
+            let signed = TokenBuilder::participant(role, permissions.clone())
+                .room(room_id.clone().transpose().unwrap())
+                .participant_id(participant_id.clone().transpose().unwrap())
+                .ttl(Duration::from_secs(ttl))
+                .sign(&creds(), SystemTime::now());
+            match signed {
+                Ok(token) => {
+                    proptest::prop_assert!((1..=MAX_TTL_SECONDS).contains(&ttl));
+                    let claims = decode(token.expose(), b"s3cr3t-value").unwrap();
+                    proptest::prop_assert_eq!(claims.exp - claims.iat, ttl);
+                    proptest::prop_assert_eq!(claims.room_id, room);
+                    proptest::prop_assert_eq!(claims.participant_id, participant);
+                    proptest::prop_assert_eq!(claims.permissions, permissions.as_slice().to_vec());
+                    proptest::prop_assert_eq!(claims.roles.is_none(), role_less);
+                }
+                Err(ClaimsError::NoExpiry) => proptest::prop_assert_eq!(ttl, 0),
+                Err(ClaimsError::TooLong) => proptest::prop_assert!(ttl > MAX_TTL_SECONDS),
+                Err(e) => proptest::prop_assert!(false, "unexpected {e:?}"),
+            }
+
+        }
+    }
 }

@@ -22,4 +22,6 @@ pub use http::ApiError;
 pub use tracing;
 
 #[cfg(feature = "testing")]
+pub mod fuzz;
+#[cfg(feature = "testing")]
 pub mod testing;
