@@ -32,13 +32,13 @@ pub fn within(limit: Duration) -> Instant {
 }
 
 /// The invocation's deadline (`deadline_ms`, milliseconds since the epoch, from the Lambda
-/// context) as an [`Instant`], less [`MARGIN`]. `None` when the context carries no deadline.
+/// context) as an [`Instant`], less [`MARGIN`]. `None` when the context carries no usable
+/// deadline: none at all, or one already past when the invocation arrives, which Lambda never
+/// sends (cargo-lambda's emulator sends a duration, `600000`, not a time).
 pub fn from_epoch_millis(deadline_ms: u64) -> Option<Instant> {
-    if deadline_ms == 0 {
-        return None;
-    }
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis();
-    let left = Duration::from_millis(u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).ok()?);
+    let left = u128::from(deadline_ms).checked_sub(now_ms).filter(|&ms| ms > 0)?;
+    let left = Duration::from_millis(u64::try_from(left).ok()?);
     Some(Instant::now() + left.saturating_sub(MARGIN))
 }
 
@@ -55,9 +55,11 @@ mod tests {
         let at = from_epoch_millis(epoch_ms_in(Duration::from_secs(3))).unwrap();
         let left = at.saturating_duration_since(Instant::now());
         assert!(left <= Duration::from_secs(3) - MARGIN && left > Duration::from_millis(2_500), "{left:?}");
-        let past = from_epoch_millis(1).unwrap();
-        assert!(past <= Instant::now());
-        assert_eq!(from_epoch_millis(0), None);
+        let soon = from_epoch_millis(epoch_ms_in(Duration::from_millis(100))).unwrap();
+        assert!(soon <= Instant::now(), "less than the margin left: already due");
+        for unusable in [0, 1, 600_000, epoch_ms_in(Duration::ZERO) - 5] {
+            assert_eq!(from_epoch_millis(unusable), None, "{unusable}");
+        }
     }
 
     #[tokio::test]
