@@ -2,7 +2,6 @@
 against the project's targets. Runs the `sam build` bootstraps under cargo-lambda's runtime
 emulator on this machine, VideoSDK played by the local stand-in; loopback traffic only."""
 
-import json
 import statistics
 import sys
 import tempfile
@@ -12,10 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-import boto3  # noqa: E402
 from conftest import (  # noqa: E402
-    API_KEY, AWS_ENV, REGION, SECRET, STANDIN, VENV_BIN, Processes, bootstrap, cargo_lambda, free_port,
-    wait_for_port,
+    API_KEY, SECRET, STANDIN, Processes, bootstrap, free_port, moto_with_secret, runtime_emulator, wait_for_port,
 )
 
 COLD_RUNS = 15
@@ -39,13 +36,9 @@ def rss_peak_mib(pid):
 
 
 def bench(procs, name, env, body=None):
-    port = free_port()
-    watch = procs.start(f"{name}-runtime", cargo_lambda() + ["watch", "--only-lambda-apis", "-A", "127.0.0.1",
-                                                              "-P", port])
-    wait_for_port(port, watch, "cargo lambda watch")
+    port, runtime_env = runtime_emulator(procs, name)
     url = f"http://127.0.0.1:{port}/lambda-url/_/"
-    fn_env = {**AWS_ENV, **env, "AWS_LAMBDA_FUNCTION_VERSION": "1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-              "AWS_LAMBDA_FUNCTION_NAME": "_", "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt"}
+    fn_env = {**runtime_env, **env}
     cold = []
     for i in range(COLD_RUNS):
         started = time.perf_counter()
@@ -83,13 +76,7 @@ def main():
         env = {"VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET, "CALLER_AUTH": "none",
                "VIDEOSDK_API_ENDPOINT": f"http://127.0.0.1:{port}"}
         # The deployed shape: the secret read from Secrets Manager (moto_server) during INIT.
-        moto_port = free_port()
-        moto = procs.start("moto", [VENV_BIN / "moto_server", "-H", "127.0.0.1", "-p", moto_port])
-        wait_for_port(moto_port, moto, "moto_server")
-        endpoint = f"http://127.0.0.1:{moto_port}"
-        boto3.client("secretsmanager", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="bench",
-                     aws_secret_access_key="bench").create_secret(
-            Name="videosdk/bench", SecretString=json.dumps({"apiKey": API_KEY, "secret": SECRET}))
+        endpoint = moto_with_secret(procs, "videosdk/bench")
         sm_env = {"AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_SECRET_ID": "videosdk/bench", "CALLER_AUTH": "none",
                   "VIDEOSDK_API_ENDPOINT": env["VIDEOSDK_API_ENDPOINT"]}
         results = {

@@ -6,7 +6,6 @@ version (tests/e2e/test_soak.py)."""
 
 import argparse
 import http.client
-import json
 import sys
 import tempfile
 import time
@@ -14,10 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-import boto3  # noqa: E402
 from conftest import (  # noqa: E402
-    API_KEY, AWS_ENV, REGION, SECRET, STANDIN, VENV_BIN, Processes, bootstrap, cargo_lambda, free_port,
-    wait_for_port,
+    API_KEY, SECRET, STANDIN, Processes, bootstrap, free_port, moto_with_secret, runtime_emulator, wait_for_port,
 )
 
 BASELINE_AT = 1_000
@@ -33,13 +30,8 @@ def rss_kib(pid):
 
 def soak_one(procs, name, env, count, method, body):
     """`count` invocations of one warm function; returns its figures."""
-    port = free_port()
-    watch = procs.start(f"{name}-runtime", cargo_lambda() + ["watch", "--only-lambda-apis", "-A", "127.0.0.1",
-                                                              "-P", port])
-    wait_for_port(port, watch, "cargo lambda watch")
-    fn_env = {**AWS_ENV, **env, "AWS_LAMBDA_FUNCTION_VERSION": "1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-              "AWS_LAMBDA_FUNCTION_NAME": "_", "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt"}
-    proc = procs.start(name, [bootstrap(name)], env=fn_env)
+    port, runtime_env = runtime_emulator(procs, name)
+    proc = procs.start(name, [bootstrap(name)], env={**runtime_env, **env})
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     errors, baseline, samples = [], None, []
     started = time.perf_counter()
@@ -74,13 +66,7 @@ def soak(get_token_count, create_meeting_count):
         standin = procs.start("standin", [STANDIN, "--port", port],
                               env={"VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET})
         wait_for_port(port, standin, "videosdk-standin")
-        moto_port = free_port()
-        moto = procs.start("moto", [VENV_BIN / "moto_server", "-H", "127.0.0.1", "-p", moto_port])
-        wait_for_port(moto_port, moto, "moto_server")
-        endpoint = f"http://127.0.0.1:{moto_port}"
-        boto3.client("secretsmanager", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="soak",
-                     aws_secret_access_key="soak").create_secret(
-            Name="videosdk/soak", SecretString=json.dumps({"apiKey": API_KEY, "secret": SECRET}))
+        endpoint = moto_with_secret(procs, "videosdk/soak")
         env = {"AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_SECRET_ID": "videosdk/soak", "CALLER_AUTH": "none",
                "VIDEOSDK_API_ENDPOINT": f"http://127.0.0.1:{port}"}
         return [

@@ -107,6 +107,29 @@ def cargo_lambda():
     return [found, "lambda"]
 
 
+def runtime_emulator(procs, name):
+    """cargo-lambda's Lambda runtime emulator for one function: its port, and the environment a
+    `bootstrap` needs to take its invocations (tools/bench.py, tools/soak.py)."""
+    port = free_port()
+    watch = procs.start(f"{name}-runtime", cargo_lambda() + ["watch", "--only-lambda-apis", "-A", "127.0.0.1",
+                                                              "-P", port])
+    wait_for_port(port, watch, "cargo lambda watch")
+    return port, {**AWS_ENV, "AWS_LAMBDA_FUNCTION_VERSION": "1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+                  "AWS_LAMBDA_FUNCTION_NAME": "_", "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt"}
+
+
+def moto_with_secret(procs, secret_id):
+    """A moto_server holding the VideoSDK credentials as `secret_id`; returns its endpoint."""
+    port = free_port()
+    proc = procs.start("moto", [VENV_BIN / "moto_server", "-H", "127.0.0.1", "-p", port])
+    wait_for_port(port, proc, "moto_server")
+    endpoint = f"http://127.0.0.1:{port}"
+    boto3.client("secretsmanager", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_secret(
+        Name=secret_id, SecretString=json.dumps({"apiKey": API_KEY, "secret": SECRET}))
+    return endpoint
+
+
 @pytest.fixture
 def moto(processes):
     port = free_port()
