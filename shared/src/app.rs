@@ -1,10 +1,8 @@
 //! Process lifecycle shared by every function: INIT (logging, configuration, the secret,
 //! the VideoSDK client) and then the Lambda runtime loop around a handler.
 
-use std::future::Future;
-use std::time::Duration;
-
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
+use std::future::Future;
 
 use crate::claims::{ParticipantRole, Permission};
 use crate::config::{CallerAuth, Config};
@@ -76,17 +74,6 @@ fn warn_about_risky_settings(config: &Config) {
             "ANONYMOUS_LIVESTREAMS=allow has no effect until LIVESTREAM_ALLOWED_HOSTS names the RTMP hosts streams may go to"
         );
     }
-}
-
-/// Loads the AWS SDK configuration from the environment (region, credentials, and
-/// `AWS_ENDPOINT_URL` for a local Secrets Manager), with timeouts that keep INIT short.
-pub async fn aws_sdk_config() -> aws_config::SdkConfig {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(3))
-        .operation_timeout(Duration::from_secs(6))
-        .build();
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await
 }
 
 /// One invocation: `handler` on `req`, within the deadline of the invocation's Lambda context

@@ -13,6 +13,7 @@ pub mod deadline;
 pub mod http;
 pub mod ids;
 pub mod livestream;
+pub mod net;
 pub mod policy;
 pub mod secret;
 pub mod videosdk;

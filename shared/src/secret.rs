@@ -104,6 +104,25 @@ struct Inner {
     retry_after: Duration,
 }
 
+/// Loads the AWS SDK configuration from the environment (region, credentials, and
+/// `AWS_ENDPOINT_URL` for a local Secrets Manager), on the process's HTTPS stack
+/// ([`crate::net`]), with timeouts that keep INIT short.
+pub async fn aws_sdk_config() -> Result<aws_config::SdkConfig, crate::net::NetError> {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(6))
+        .build();
+    let http = crate::net::aws_http_client(CONNECT_TIMEOUT)?;
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .timeout_config(timeouts)
+        .load()
+        .await)
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How long a failed read blocks the next attempt: at most about one read a second.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Longest one read of the secret may take, whatever the SDK's own retries.
@@ -113,10 +132,15 @@ impl SecretStore {
     /// Builds the store from configuration and performs the first read (call during INIT).
     pub async fn load(config: &Config) -> SecretStore {
         let store = match &config.secret_source {
-            SecretSource::SecretsManager(id) => {
-                let client = aws_sdk_secretsmanager::Client::new(&crate::app::aws_sdk_config().await);
-                SecretStore::secrets_manager(client, id.clone(), config.secret_refresh, DEFAULT_RETRY_AFTER)
-            }
+            SecretSource::SecretsManager(id) => match aws_sdk_config().await {
+                Ok(sdk) => SecretStore::secrets_manager(
+                    aws_sdk_secretsmanager::Client::new(&sdk),
+                    id.clone(),
+                    config.secret_refresh,
+                    DEFAULT_RETRY_AFTER,
+                ),
+                Err(e) => SecretStore::missing(format!("could not build the Secrets Manager client: {e}")),
+            },
             SecretSource::Direct(credentials) => SecretStore::direct(credentials.clone()),
             SecretSource::Missing(why) => SecretStore::missing(why.clone()),
         };

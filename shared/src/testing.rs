@@ -787,6 +787,7 @@ pub fn secrets_manager_client(endpoint: &str) -> aws_sdk_secretsmanager::Client 
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .http_client(crate::net::aws_http_client(Duration::from_secs(2)).expect("HTTP client"))
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
 }

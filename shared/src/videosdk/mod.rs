@@ -63,12 +63,13 @@ pub enum Segment<'a> {
 
 impl VideoSdk {
     /// Builds the HTTP client (do this during INIT: the TLS setup is the slow part).
-    pub fn new(config: &Config) -> Result<VideoSdk, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.upstream_connect_timeout)
-            .timeout(config.upstream_timeout)
-            .user_agent(concat!("videosdk-lambda/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+    pub fn new(config: &Config) -> Result<VideoSdk, crate::net::NetError> {
+        let http = crate::net::http_client(
+            reqwest::Client::builder()
+                .connect_timeout(config.upstream_connect_timeout)
+                .timeout(config.upstream_timeout)
+                .user_agent(concat!("videosdk-lambda/", env!("CARGO_PKG_VERSION"))),
+        )?;
         Ok(VideoSdk {
             base: config.api_endpoint.clone(),
             http,

@@ -1,0 +1,76 @@
+//! In-process micro-benchmarks for `make bench` (criterion): minting one participant token, and
+//! the whole `get-token` handler from the raw API Gateway event (JSON text, parsed as the Lambda
+//! runtime does) to the response.
+
+use std::hint::black_box;
+use std::time::{Duration, SystemTime};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use shared::claims::{ParticipantRole, Permission, Permissions, TokenBuilder};
+use shared::config::Config;
+use shared::secret::Credentials;
+use shared::{State, Uses};
+
+const API_KEY: &str = "bench-api-key";
+const SECRET: &str = "bench-secret-0123456789";
+
+fn mint(c: &mut Criterion) {
+    let credentials = Credentials::new(API_KEY.into(), SECRET.into());
+    let permissions = Permissions::new([Permission::AllowJoin]).unwrap();
+    c.bench_function("mint_participant_token", |b| {
+        b.iter(|| {
+            let builder =
+                TokenBuilder::participant(ParticipantRole::Rtc, permissions.clone()).ttl(Duration::from_secs(600));
+            black_box(builder.sign(&credentials, SystemTime::now()).unwrap())
+        })
+    });
+}
+
+fn handler(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let vars = [("VIDEOSDK_API_KEY", API_KEY), ("VIDEOSDK_SECRET", SECRET), ("CALLER_AUTH", "jwt")];
+    let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+    let state: State = runtime.block_on(State::init(config, Uses::TokensOnly));
+    let event = get_token_event();
+    // The handler answers 200 with a token for this event (checked once, outside the timing).
+    let response = runtime.block_on(get_token::handler(&state, lambda_http::request::from_str(&event).unwrap()));
+    assert_eq!(response.status(), 200);
+
+    c.bench_function("get_token_handler", |b| {
+        b.iter(|| {
+            let request = lambda_http::request::from_str(black_box(&event)).unwrap();
+            black_box(runtime.block_on(get_token::handler(&state, request)))
+        })
+    });
+}
+
+/// An API Gateway HTTP API event for `GET /get-token?roomId=…` from a signed-in user (JWT
+/// authorizer claims), as `events/` holds them.
+fn get_token_event() -> String {
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "GET /get-token",
+        "rawPath": "/get-token",
+        "rawQueryString": "roomId=abcd-efgh-ijkl",
+        "queryStringParameters": {"roomId": "abcd-efgh-ijkl"},
+        "headers": {"accept": "application/json", "host": "api.example.com"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "authorizer": {"jwt": {"claims": {"sub": "user-1234"}, "scopes": null}},
+            "domainName": "api.example.com",
+            "domainPrefix": "api",
+            "http": {"method": "GET", "path": "/get-token", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "bench"},
+            "requestId": "bench",
+            "routeKey": "GET /get-token",
+            "stage": "$default",
+            "time": "24/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1795521600000u64
+        },
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+criterion_group!(benches, mint, handler);
+criterion_main!(benches);
