@@ -6,7 +6,7 @@ use std::future::Future;
 
 use crate::claims::{ParticipantRole, Permission};
 use crate::config::{CallerAuth, Config};
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::secret::SecretStore;
 use crate::videosdk::VideoSdk;
 

@@ -10,8 +10,8 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::credentials::Credentials;
 use crate::ids::{ParticipantId, RoomId};
-use crate::secret::Credentials;
 
 /// One VideoSDK permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

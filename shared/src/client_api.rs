@@ -10,7 +10,7 @@ use lambda_http::Request;
 use lambda_http::http::header;
 
 use crate::claims::{self, Claims, VerifyError};
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::ids::RoomId;
 use crate::secret::SecretStore;
 

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::claims::{MAX_TTL_SECONDS, ParticipantRole, Permission};
+use crate::credentials::Credentials;
 use crate::ids::url_host;
-use crate::secret::Credentials;
 
 /// How callers are identified (`CALLER_AUTH`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The HTTP envelope: one error enum whose variants each map to one status and `code`, JSON
+//! The HTTP envelope: each [`ApiError`] variant maps to one status and `code`; JSON
 //! responses with `Cache-Control: no-store`, and the request-side helpers every handler uses
 //! (method check, 16 KiB body limit, JSON object or query string as typed fields).
 
@@ -6,58 +6,13 @@ use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Map, Value, json};
 
+pub use crate::error::ApiError;
 use crate::ids::RoomId;
-use crate::secret::SecretUnavailable;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Every way a request can fail. `status()` and `code()` are the contract.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ApiError {
-    #[error("{0}")]
-    MalformedJson(String),
-    #[error("{message}")]
-    InvalidField { field: String, message: String },
-    #[error("Unknown field \"{0}\". Remove it; see the API documentation for the accepted fields.")]
-    UnknownField(String),
-    #[error("The request body is larger than 16 KiB.")]
-    PayloadTooLarge,
-    #[error("Method {method} is not allowed here; use {}.", allowed.join(" or "))]
-    MethodNotAllowed { method: String, allowed: Vec<String> },
-    #[error("{0}")]
-    Unauthenticated(String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("VideoSDK rejected the request: {0}")]
-    UpstreamRejected(String),
-    #[error("VideoSDK is rate limiting this server; retry later.")]
-    RateLimited { retry_after: Option<String> },
-    #[error("VideoSDK did not accept this server's credentials; the operator should check the API key and secret.")]
-    UpstreamAuth,
-    #[error("{0}")]
-    UpstreamError(String),
-    #[error("VideoSDK did not answer in time; retry later.")]
-    UpstreamTimeout,
-    #[error(
-        "The server cannot reach its VideoSDK credentials right now; retry shortly. The operator should check the function log."
-    )]
-    SecretUnavailable,
-    #[error("The server is misconfigured; the operator should check the function log.")]
-    Misconfigured,
-    #[error("An unexpected error occurred; retry later.")]
-    Internal,
-}
-
 impl ApiError {
-    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-        ApiError::InvalidField { field: field.to_owned(), message: message.into() }
-    }
-
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::MalformedJson(_) | ApiError::InvalidField { .. } | ApiError::UnknownField(_) => {
@@ -137,12 +92,6 @@ impl ApiError {
             _ => {}
         }
         response
-    }
-}
-
-impl From<SecretUnavailable> for ApiError {
-    fn from(_: SecretUnavailable) -> Self {
-        ApiError::SecretUnavailable
     }
 }
 

@@ -9,7 +9,9 @@ pub mod caller;
 pub mod claims;
 pub mod client_api;
 pub mod config;
+pub mod credentials;
 pub mod deadline;
+pub mod error;
 pub mod http;
 pub mod ids;
 pub mod livestream;
@@ -19,10 +21,94 @@ pub mod secret;
 pub mod videosdk;
 
 pub use app::{State, Uses};
-pub use http::ApiError;
+pub use error::ApiError;
 pub use tracing;
 
 #[cfg(feature = "testing")]
 pub mod fuzz;
 #[cfg(feature = "testing")]
 pub mod testing;
+
+/// The modules' layering, checked: each imports only from layers below its own.
+#[cfg(test)]
+mod layering {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// Bottom to top.
+    const LAYERS: &[&[&str]] = &[
+        &["credentials", "ids", "deadline", "net"],
+        &["error", "claims"],
+        &["config"],
+        &["secret", "caller"],
+        &["videosdk", "policy", "client_api"],
+        &["http"],
+        &["livestream"],
+        &["app"],
+    ];
+    /// Test support, above everything.
+    const TEST_SUPPORT: &[&str] = &["fuzz", "testing"];
+
+    fn layer(module: &str) -> usize {
+        LAYERS.iter().position(|l| l.contains(&module)).unwrap_or_else(|| panic!("module {module} has no layer"))
+    }
+
+    /// The modules a source text names as `crate::x` or in `crate::{x, y::z}`.
+    fn imports(text: &str) -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        for (at, _) in text.match_indices("crate::") {
+            let rest = &text[at + "crate::".len()..];
+            let names: Vec<&str> = match rest.strip_prefix('{') {
+                Some(group) => group[..group.find('}').unwrap_or(group.len())].split(',').collect(),
+                None => vec![rest],
+            };
+            for name in names {
+                let name: String = name.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                if !name.is_empty() {
+                    found.insert(name);
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn each_module_imports_only_lower_layers() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut checked = 0;
+        let mut wrong = Vec::new();
+        for module in LAYERS.iter().flat_map(|l| l.iter()) {
+            let file = src.join(format!("{module}.rs"));
+            let mut texts = vec![std::fs::read_to_string(&file).unwrap_or_default()];
+            if let Ok(dir) = std::fs::read_dir(src.join(module)) {
+                texts.extend(dir.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()));
+            }
+            assert!(texts.iter().any(|t| !t.is_empty()), "no source for {module}");
+            for used in texts.iter().flat_map(|t| imports(t)) {
+                if used != *module && !TEST_SUPPORT.contains(&used.as_str()) && layer(&used) >= layer(module) {
+                    wrong.push(format!("{module} (layer {}) imports {used} (layer {})", layer(module), layer(&used)));
+                }
+            }
+            checked += 1;
+        }
+        assert!(wrong.is_empty(), "imports against the layering:\n{}", wrong.join("\n"));
+        assert_eq!(checked, LAYERS.iter().map(|l| l.len()).sum::<usize>());
+    }
+
+    #[test]
+    fn every_module_has_a_layer() {
+        let lib = include_str!("lib.rs");
+        for line in lib.lines().filter_map(|l| l.strip_prefix("pub mod ")) {
+            let module = line.trim_end_matches(';');
+            if !TEST_SUPPORT.contains(&module) {
+                layer(module);
+            }
+        }
+    }
+
+    #[test]
+    fn imports_are_found_in_paths_and_groups() {
+        let text = "use crate::a::B;\nuse crate::{c, d::E};\n/// [`x`](crate::doc::X)";
+        assert_eq!(imports(text), ["a", "c", "d", "doc"].into_iter().map(String::from).collect());
+    }
+}

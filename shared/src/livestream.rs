@@ -7,7 +7,8 @@ use lambda_http::http::Method;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::http::{ApiError, Fields, require_method};
+use crate::error::ApiError;
+use crate::http::{Fields, require_method};
 use crate::ids::{RoomId, url_host};
 use crate::videosdk::livestreams::Output;
 use crate::{caller, policy};

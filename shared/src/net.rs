@@ -57,7 +57,8 @@ fn build_tls_config(extra_ca_file: Option<std::path::PathBuf>) -> Result<rustls:
         .map_err(|e| TlsError::Rustls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // reqwest is built without HTTP/2 (smaller bootstrap; one request at a time per function).
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 
@@ -138,7 +139,7 @@ mod tests {
     #[test]
     fn the_roots_are_compiled_in_and_extra_ca_files_are_checked() {
         let config = build_tls_config(None).unwrap();
-        assert_eq!(config.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
 
         let dir = std::env::temp_dir().join(format!("net-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

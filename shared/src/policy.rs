@@ -4,7 +4,7 @@
 use crate::caller::Caller;
 use crate::claims::{Permission, Permissions};
 use crate::config::Config;
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::ids::ParticipantId;
 
 /// The permissions a participant token gets: what was asked, if allowed. A caller that asks for

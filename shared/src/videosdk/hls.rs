@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::livestreams::EndStream;
 use super::{Segment, VideoSdk};
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::ids::RoomId;
 use crate::secret::SecretStore;
 

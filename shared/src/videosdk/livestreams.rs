@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Segment, VideoSdk};
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::ids::RoomId;
 use crate::secret::SecretStore;
 

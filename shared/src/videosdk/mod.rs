@@ -21,8 +21,9 @@ use tokio::sync::Mutex;
 
 use crate::claims::{SignedToken, TokenBuilder};
 use crate::config::Config;
-use crate::http::ApiError;
-use crate::secret::{Credentials, SecretStore};
+use crate::credentials::Credentials;
+use crate::error::ApiError;
+use crate::secret::SecretStore;
 
 /// Lifetime of the management token; it is re-minted this long before it expires.
 const MANAGEMENT_TTL: Duration = Duration::from_secs(600);

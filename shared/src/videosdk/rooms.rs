@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::{Segment, VideoSdk};
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::ids::RoomId;
 use crate::secret::SecretStore;
 

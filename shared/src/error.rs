@@ -1,0 +1,57 @@
+//! Every way a request can fail, as one enum. `http` maps each variant to its status, `code` and
+//! envelope; the modules below it (the VideoSDK client among them) only name the failure.
+
+use crate::credentials::SecretUnavailable;
+
+/// Every way a request can fail. `http` gives each its status and `code`: the contract.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("{message}")]
+    InvalidField { field: String, message: String },
+    #[error("Unknown field \"{0}\". Remove it; see the API documentation for the accepted fields.")]
+    UnknownField(String),
+    #[error("The request body is larger than 16 KiB.")]
+    PayloadTooLarge,
+    #[error("Method {method} is not allowed here; use {}.", allowed.join(" or "))]
+    MethodNotAllowed { method: String, allowed: Vec<String> },
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("VideoSDK rejected the request: {0}")]
+    UpstreamRejected(String),
+    #[error("VideoSDK is rate limiting this server; retry later.")]
+    RateLimited { retry_after: Option<String> },
+    #[error("VideoSDK did not accept this server's credentials; the operator should check the API key and secret.")]
+    UpstreamAuth,
+    #[error("{0}")]
+    UpstreamError(String),
+    #[error("VideoSDK did not answer in time; retry later.")]
+    UpstreamTimeout,
+    #[error(
+        "The server cannot reach its VideoSDK credentials right now; retry shortly. The operator should check the function log."
+    )]
+    SecretUnavailable,
+    #[error("The server is misconfigured; the operator should check the function log.")]
+    Misconfigured,
+    #[error("An unexpected error occurred; retry later.")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::InvalidField { field: field.to_owned(), message: message.into() }
+    }
+}
+
+impl From<SecretUnavailable> for ApiError {
+    fn from(_: SecretUnavailable) -> Self {
+        ApiError::SecretUnavailable
+    }
+}
