@@ -16,14 +16,25 @@ SAM_TARGET_DIR := $(CURDIR)/target/lambda-build
 # deploys default to arm64 (see README).
 SAM_ARCH ?= x86_64
 
-.PHONY: dev test bench bench-smoke bench-build fuzz soak venv browser lint unit template sam-build e2e
+.PHONY: dev dev-tools arm64 test bench bench-smoke bench-build fuzz soak venv browser lint unit template sam-build e2e
 
-dev: venv
+dev: dev-tools
 	tools/dev.sh
 
-test: venv browser lint unit template sam-build e2e
+test: venv browser lint unit template sam-build arm64 bench-smoke e2e
 
 venv: $(VENV_STAMP)
+
+# `make dev` needs only cargo-lambda (its pinned version from tools/requirements.txt), not the
+# test tools: a fresh clone serves its first token sooner.
+DEV_STAMP := $(VENV)/.dev-installed-$(REQS_HASH)
+dev-tools: $(DEV_STAMP)
+
+$(DEV_STAMP): tools/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check "$$(grep '^cargo-lambda==' tools/requirements.txt)"
+	rm -f $(VENV)/.dev-installed-*
+	touch $@
 
 $(VENV_STAMP): tools/requirements.txt
 	python3 -m venv $(VENV)
@@ -60,6 +71,14 @@ e2e: venv
 	# Builds target/debug/videosdk-standin with the same features as `make unit` (a no-op after it).
 	cargo test --workspace --locked --no-run --quiet
 	$(VENV)/bin/pytest tests/e2e -q
+
+# The arm64 get-token bootstrap (deploys default to arm64), built with Debian's Rust compiler
+# (the aarch64 standard library is not available through rustup here) and cargo-lambda's zig
+# linker; the e2e tests run it under qemu-user. Its own target dir: another compiler.
+ARM64_TARGET_DIR := $(CURDIR)/target/arm64
+arm64: venv
+	tools/arm64-toolchain.sh
+	RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=$(ARM64_TARGET_DIR) cargo lambda build --release --arm64 --locked -p get-token
 
 # The functions against the floor, the Secrets Manager round trip and VideoSDK's Node example, in
 # one run, as ratios against the targets (BENCHMARKS.md); fails when a target is missed.
