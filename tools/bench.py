@@ -34,6 +34,7 @@ from conftest import (  # noqa: E402
 LAMBDA_BUILD = ROOT / "target" / "lambda-build" / "lambda"
 FLOOR = LAMBDA_BUILD / "bench-floor" / "bootstrap"
 SM_ROUNDTRIP = LAMBDA_BUILD / "sm-roundtrip" / "bootstrap"
+INIT_STEPS = LAMBDA_BUILD / "init-steps" / "bootstrap"
 NODE_DIR = ROOT / "bench" / "node"
 CRITERION = ROOT / "target" / "criterion"
 SECRET_ID = "videosdk/bench"
@@ -139,12 +140,25 @@ def node_sign(rounds):
     return json.loads(out)
 
 
+SM_ENV = {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+          "AWS_EC2_METADATA_DISABLED": "true"}
+
+
 def sm_roundtrip(endpoint, runs):
-    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
-    out = subprocess.run([str(SM_ROUNDTRIP), SECRET_ID, str(runs)], check=True, capture_output=True, text=True,
-                         env=env).stdout
-    return json.loads(out)["median_ms"]
+    """(median of `runs` round trips in one process, median of the first round trip of `runs`
+    fresh processes: the latter includes the SDK's one-time work on its first call)."""
+    env = {**os.environ, **SM_ENV, "AWS_ENDPOINT_URL": endpoint}
+    run = lambda n: json.loads(subprocess.run([str(SM_ROUNDTRIP), SECRET_ID, str(n)], check=True,  # noqa: E731
+                                              capture_output=True, text=True, env=env).stdout)["median_ms"]
+    return run(runs), statistics.median(run(1) for _ in range(runs))
+
+
+def init_steps(runs):
+    """Median microseconds of each INIT step (bench/probes init-steps), one process per run."""
+    env = {**os.environ, **SM_ENV, "VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET}
+    rows = [json.loads(subprocess.run([str(INIT_STEPS)], check=True, capture_output=True, text=True,
+                                      env=env).stdout) for _ in range(runs)]
+    return {step: statistics.median(r[step] for r in rows) for step in rows[0]}
 
 
 def criterion_median_us(name):
@@ -154,7 +168,7 @@ def criterion_median_us(name):
 
 def run(smoke):
     n = SMOKE if smoke else FULL
-    needed = [bootstrap("get-token"), bootstrap("create-meeting"), FLOOR, SM_ROUNDTRIP, STANDIN,
+    needed = [bootstrap("get-token"), bootstrap("create-meeting"), FLOOR, SM_ROUNDTRIP, INIT_STEPS, STANDIN,
               NODE_DIR / "node_modules" / "express"]
     missing = [str(p) for p in needed if not p.exists()]
     if missing:
@@ -185,7 +199,8 @@ def run(smoke):
         for v in variants[1:]:
             fig[v.label]["warm_p50_ms"], fig[v.label]["warm_p99_ms"] = v.warm(n["warm_requests"])
             fig[v.label]["rss_mib"] = v.invoke(n["rss_invocations"]) / 1024
-        fig["sm_roundtrip_ms"] = sm_roundtrip(endpoint, n["cold_runs"])
+        fig["sm_roundtrip_ms"], fig["sm_first_call_ms"] = sm_roundtrip(endpoint, n["cold_runs"])
+        fig["init_steps_us"] = init_steps(n["cold_runs"])
         fig["node_cold_ms"] = node_cold(procs, n["cold_runs"], {"VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET})
     finally:
         procs.stop_all()
@@ -212,8 +227,10 @@ def report(fig, n, smoke):
         extra = (f"  {f['warm_p50_ms']:6.2f} ms {f['warm_p99_ms']:6.2f} ms {f['rss_mib']:6.1f} MiB"
                  if "rss_mib" in f else "")
         print(f"  {label:24} {f['cold_ms']:6.2f} ms{extra}")
-    print(f"  {'Secrets Manager round trip alone':34} {rt:6.2f} ms")
+    print(f"  {'Secrets Manager round trip alone':34} {rt:6.2f} ms  (a process's first call: "
+          f"{fig['sm_first_call_ms']:.2f} ms)")
     print(f"  {'Node example, spawn -> first token':34} {node:6.1f} ms")
+    print("INIT steps, median us: " + ", ".join(f"{k} {v:.0f}" for k, v in fig["init_steps_us"].items()))
     print(f"peak RSS after {n['rss_invocations']:,} invocations (warm figures: {n['warm_requests']} requests)")
     print("zipped bootstrap: " + ", ".join(f"{k} {v:.2f} MiB" for k, v in fig["zipped_mib"].items()))
     print(f"jsonwebtoken.sign per token (Node): {sign['median_ns'] / 1000:.1f} us as the example calls it "
