@@ -22,13 +22,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from conftest import (  # noqa: E402
-    API_KEY, SECRET, STANDIN, Processes, bootstrap, free_port, moto_with_secret, runtime_emulator, wait_for_port,
+    API_KEY, SECRET, STANDIN, Processes, bootstrap, free_port, moto_with_secret, runtime_emulator, status_kib,
+    wait_for_port, zipped_mib,
 )
 
 LAMBDA_BUILD = ROOT / "target" / "lambda-build" / "lambda"
@@ -49,22 +49,6 @@ def get(url, body=None, timeout=10):
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         payload = resp.read()
         return resp.status, payload
-
-
-def status_kib(pid, field):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field} for {pid}")
-
-
-def zipped_mib(path):
-    """The bootstrap zipped as SAM and cargo-lambda upload it (deflate)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "bootstrap.zip"
-        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-            z.write(path, "bootstrap")
-        return out.stat().st_size / 2**20
 
 
 class Emulated:
@@ -148,9 +132,13 @@ def sm_roundtrip(endpoint, runs):
     """(median of `runs` round trips in one process, median of the first round trip of `runs`
     fresh processes: the latter includes the SDK's one-time work on its first call)."""
     env = {**os.environ, **SM_ENV, "AWS_ENDPOINT_URL": endpoint}
-    run = lambda n: json.loads(subprocess.run([str(SM_ROUNDTRIP), SECRET_ID, str(n)], check=True,  # noqa: E731
-                                              capture_output=True, text=True, env=env).stdout)["median_ms"]
-    return run(runs), statistics.median(run(1) for _ in range(runs))
+
+    def median_ms(n):
+        out = subprocess.run([str(SM_ROUNDTRIP), SECRET_ID, str(n)], check=True, capture_output=True, text=True,
+                             env=env).stdout
+        return json.loads(out)["median_ms"]
+
+    return median_ms(runs), statistics.median(median_ms(1) for _ in range(runs))
 
 
 def init_steps(runs):

@@ -14,7 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from conftest import (  # noqa: E402
-    API_KEY, SECRET, STANDIN, Processes, bootstrap, free_port, moto_with_secret, runtime_emulator, wait_for_port,
+    API_KEY, SECRET, STANDIN, Processes, bootstrap, free_port, moto_with_secret, runtime_emulator, status_kib,
+    wait_for_port,
 )
 
 BASELINE_AT = 1_000
@@ -22,10 +23,7 @@ MAX_GROWTH_KIB = 1024
 
 
 def rss_kib(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
+    return status_kib(pid, "VmRSS")
 
 
 def soak_one(procs, name, env, count, method, body):

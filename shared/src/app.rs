@@ -1,8 +1,9 @@
 //! Process lifecycle shared by every function: INIT (logging, configuration, the secret,
 //! the VideoSDK client) and then the Lambda runtime loop around a handler.
 
-use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
 use std::future::Future;
+
+use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
 
 use crate::claims::{ParticipantRole, Permission};
 use crate::config::{CallerAuth, Config};

@@ -39,12 +39,12 @@ pub enum TlsError {
 fn build_tls_config(extra_ca_file: Option<std::path::PathBuf>) -> Result<rustls::ClientConfig, TlsError> {
     let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     if let Some(path) = extra_ca_file {
-        let pem = std::fs::read(&path).map_err(|e| TlsError::ExtraCaCerts(format!("{}: {e}", path.display())))?;
+        let unusable = |e: &dyn std::fmt::Display| TlsError::ExtraCaCerts(format!("{}: {e}", path.display()));
+        let pem = std::fs::read(&path).map_err(|e| unusable(&e))?;
         let mut added = 0;
         for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {
-            let cert: rustls::pki_types::CertificateDer<'static> =
-                cert.map_err(|e| TlsError::ExtraCaCerts(format!("{}: {e}", path.display())))?;
-            roots.add(cert).map_err(|e| TlsError::ExtraCaCerts(format!("{}: {e}", path.display())))?;
+            let cert: rustls::pki_types::CertificateDer<'static> = cert.map_err(|e| unusable(&e))?;
+            roots.add(cert).map_err(|e| unusable(&e))?;
             added += 1;
         }
         if added == 0 {
@@ -102,16 +102,14 @@ impl HttpConnector for ReqwestConnector {
                 ConnectorError::user("the AWS SDK sent a streaming body, which this client does not send".into())
             })?;
             let response = outgoing.body(body.to_vec()).send().await.map_err(connector_error)?;
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            // Streamed to the SDK, never handed over as bytes: the SDK's TRACE log prints an
-            // in-memory response body, and GetSecretValue's holds the secret.
-            let body = lambda_http::http::Response::<reqwest::Body>::from(response).into_body();
+            // The body is streamed to the SDK, never handed over as bytes: the SDK's TRACE log
+            // prints an in-memory response body, and GetSecretValue's holds the secret.
+            let (head, body) = lambda_http::http::Response::<reqwest::Body>::from(response).into_parts();
             let mut answer = HttpResponse::new(
-                status.try_into().map_err(|e| ConnectorError::other(Box::new(e), None))?,
+                head.status.as_u16().try_into().map_err(|e| ConnectorError::other(Box::new(e), None))?,
                 SdkBody::from_body_1_x(body),
             );
-            for (name, value) in &headers {
+            for (name, value) in &head.headers {
                 if let Ok(value) = value.to_str() {
                     answer.headers_mut().append(name.as_str().to_owned(), value.to_owned());
                 }

@@ -12,9 +12,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import boto3
@@ -37,6 +39,23 @@ AWS_ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_EC2_METADATA_DISABLED": "true",
 }
+
+
+def status_kib(pid, field):
+    """A memory figure of a running process from /proc (VmRSS, VmHWM), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for {pid}")
+
+
+def zipped_mib(path):
+    """A bootstrap's size zipped as SAM and cargo-lambda upload it (deflate), in MiB."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "bootstrap.zip"
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            z.write(path, "bootstrap")
+        return out.stat().st_size / 2**20
 
 
 def free_port():
