@@ -26,13 +26,13 @@ test: venv browser lint unit template sam-build arm64 bench-smoke e2e
 venv: $(VENV_STAMP)
 
 # `make dev` needs only cargo-lambda (its pinned version from tools/requirements.txt), not the
-# test tools: a fresh clone serves its first token sooner.
+# test tools, nor zig (its one dependency, for cross-compiling): a fresh clone serves sooner.
 DEV_STAMP := $(VENV)/.dev-installed-$(REQS_HASH)
 dev-tools: $(DEV_STAMP)
 
 $(DEV_STAMP): tools/requirements.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check "$$(grep '^cargo-lambda==' tools/requirements.txt)"
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps "$$(grep '^cargo-lambda==' tools/requirements.txt)"
 	rm -f $(VENV)/.dev-installed-*
 	touch $@
 

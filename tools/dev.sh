@@ -25,6 +25,13 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# Every function, built up front as `cargo lambda watch` builds one on its first call (same
+# features, so the watch finds them fresh), and the stand-in in the same cargo run: it shares the
+# functions' dependencies, which a fresh clone then compiles once.
+packages=()
+for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
+standin=false
+
 if [ -z "${VIDEOSDK_SECRET_ID:-}" ] && [ -z "${VIDEOSDK_API_KEY:-}" ] && [ -z "${VIDEOSDK_SECRET:-}" ]; then
   export VIDEOSDK_API_KEY=dev-api-key-not-for-videosdk
   export VIDEOSDK_SECRET=dev-secret-not-for-videosdk
@@ -34,16 +41,23 @@ WARNING: using development credentials (VIDEOSDK_API_KEY=$VIDEOSDK_API_KEY).
          Put your VIDEOSDK_API_KEY and VIDEOSDK_SECRET in .env to use real ones.
 MSG
   if [ -z "${VIDEOSDK_API_ENDPOINT:-}" ]; then
-    cargo build --quiet -p videosdk-standin
-    target/debug/videosdk-standin --port "$standin_port" &
-    pids+=($!)
-    export VIDEOSDK_API_ENDPOINT=http://127.0.0.1:$standin_port
-    echo "VideoSDK calls go to the local stand-in at $VIDEOSDK_API_ENDPOINT (rooms live in memory)." >&2
-    # Nothing real can be streamed from here: let anonymous local callers try live streams.
-    if [ "$CALLER_AUTH" = none ]; then
-      export ANONYMOUS_LIVESTREAMS=${ANONYMOUS_LIVESTREAMS:-allow}
-      export LIVESTREAM_ALLOWED_HOSTS=${LIVESTREAM_ALLOWED_HOSTS:-a.rtmp.youtube.com,live.twitch.tv}
-    fi
+    standin=true
+    packages+=(-p videosdk-standin)
+  fi
+fi
+
+echo "Building the functions$($standin && echo " and the VideoSDK stand-in") (a fresh clone's first build takes about a minute)..." >&2
+cargo build "${packages[@]}"
+
+if $standin; then
+  target/debug/videosdk-standin --port "$standin_port" &
+  pids+=($!)
+  export VIDEOSDK_API_ENDPOINT=http://127.0.0.1:$standin_port
+  echo "VideoSDK calls go to the local stand-in at $VIDEOSDK_API_ENDPOINT (rooms live in memory)." >&2
+  # Nothing real can be streamed from here: let anonymous local callers try live streams.
+  if [ "$CALLER_AUTH" = none ]; then
+    export ANONYMOUS_LIVESTREAMS=${ANONYMOUS_LIVESTREAMS:-allow}
+    export LIVESTREAM_ALLOWED_HOSTS=${LIVESTREAM_ALLOWED_HOSTS:-a.rtmp.youtube.com,live.twitch.tv}
   fi
 fi
 

@@ -292,7 +292,7 @@ def dev_server(tmp_path_factory):
     base = f"http://localhost:{port}/lambda-url"
     try:
         wait_for_port(port, proc, "make dev", timeout=600)
-        # The first request waits for cargo lambda watch to compile the functions.
+        # dev.sh builds everything before it listens; the first call starts the function.
         deadline = time.monotonic() + 600
         while True:
             try:

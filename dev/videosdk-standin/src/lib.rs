@@ -6,13 +6,21 @@
 //! For `make dev` and the end-to-end tests only; it is never deployed.
 //! `GET /_standin/requests` lists what it received, for tests to assert on;
 //! `POST /_standin/join {"roomId"}` starts a session in a room, as a participant joining would.
+//!
+//! It serves HTTP/1.1 with the standard library alone (a thread per connection) and depends only
+//! on crates the functions use, with their features: `make dev` builds it in the functions' own
+//! cargo run, so a fresh clone compiles each dependency once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+mod http;
+
+pub use http::Server;
+use http::{Reply, Request};
 
 #[derive(Clone)]
 pub struct Credentials {
@@ -36,42 +44,33 @@ struct Standin {
     rooms: Mutex<Rooms>,
 }
 
-/// Starts the stand-in on `listener` (any port when `None`).
-pub async fn start(credentials: Credentials, listener: Option<std::net::TcpListener>) -> MockServer {
-    let builder = MockServer::builder();
-    let server = match listener {
-        Some(l) => builder.listener(l).start().await,
-        None => builder.start().await,
+/// Starts the stand-in on `listener` (a free port on 127.0.0.1 when `None`); it serves until
+/// the returned [`Server`] is dropped.
+pub fn start(credentials: Credentials, listener: Option<std::net::TcpListener>) -> std::io::Result<Server> {
+    let listener = match listener {
+        Some(l) => l,
+        None => std::net::TcpListener::bind(("127.0.0.1", 0))?,
     };
     let standin = Arc::new(Standin { credentials, rooms: Mutex::new(Rooms::default()) });
-    Mock::given(wiremock::matchers::any()).respond_with(Handler(standin)).mount(&server).await;
-    server
+    Server::start(listener, move |request| standin.respond(request))
 }
 
-struct Handler(Arc<Standin>);
-
-impl Respond for Handler {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        self.0.respond(request)
-    }
-}
-
-fn message(status: u16, text: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({"statusCode": status, "message": text}))
+fn message(status: u16, text: &str) -> Reply {
+    Reply::json(status, &json!({"statusCode": status, "message": text}))
 }
 
 impl Standin {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let path = request.url.path().to_owned();
-        let method = request.method.as_str().to_owned();
+    fn respond(&self, request: &Request) -> Reply {
+        let path = request.path.clone();
+        let method = request.method.clone();
         let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
         if method == "GET" && path == "/_standin/requests" {
-            return ResponseTemplate::new(200).set_body_json(Value::Array(rooms.received.clone()));
+            return Reply::json(200, &Value::Array(rooms.received.clone()));
         }
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         if method == "POST" && path == "/_standin/join" {
             return match body.get("roomId").and_then(Value::as_str).and_then(|id| rooms.find(id)) {
-                Some(room) => ResponseTemplate::new(200).set_body_json(rooms.ensure_session(&room)),
+                Some(room) => Reply::json(200, &rooms.ensure_session(&room)),
                 None => message(404, "Room not found"),
             };
         }
@@ -84,11 +83,10 @@ impl Standin {
         }));
         match auth {
             Err((403, why)) => {
-                return ResponseTemplate::new(403).set_body_json(json!({"statusCode": 403, "message": why}));
+                return Reply::json(403, &json!({"statusCode": 403, "message": why}));
             }
             Err((_, why)) => {
-                return ResponseTemplate::new(401)
-                    .set_body_json(json!({"message": "Token is invalid or expired", "reason": why}));
+                return Reply::json(401, &json!({"message": "Token is invalid or expired", "reason": why}));
             }
             Ok(_) => {}
         }
@@ -97,9 +95,9 @@ impl Standin {
             ("GET", p) if p.starts_with("/v2/rooms/validate/") => {
                 let id = percent_encoding::percent_decode_str(&p["/v2/rooms/validate/".len()..]).decode_utf8_lossy();
                 match rooms.find(&id) {
-                    Some(room) => ResponseTemplate::new(200).set_body_json(room),
+                    Some(room) => Reply::json(200, &room),
                     // VideoSDK answers an unknown id with a plain-text 400.
-                    None => ResponseTemplate::new(400).set_body_string("Invalid meeting id"),
+                    None => Reply::text(400, "Invalid meeting id"),
                 }
             }
             ("POST", "/v2/rooms/deactivate") => rooms.deactivate(&body),
@@ -120,11 +118,7 @@ impl Standin {
 
     /// What kind of token the request carries, or the status and reason of its refusal.
     fn check_token(&self, request: &Request) -> Result<&'static str, (u16, String)> {
-        let token = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .ok_or((401, "no Authorization header".to_owned()))?;
+        let token = request.header("authorization").ok_or((401, "no Authorization header".to_owned()))?;
         if token.starts_with("Bearer ") {
             return Err((401, "Authorization must hold the raw token, without Bearer".into()));
         }
@@ -154,10 +148,10 @@ impl Rooms {
         self.by_id.get(id).cloned()
     }
 
-    fn create(&mut self, body: &Value) -> ResponseTemplate {
+    fn create(&mut self, body: &Value) -> Reply {
         let custom = body.get("customRoomId").and_then(Value::as_str);
         if let Some(existing) = custom.and_then(|c| self.find(c)) {
-            return ResponseTemplate::new(200).set_body_json(existing);
+            return Reply::json(200, &existing);
         }
         if body.get("region").is_some() {
             return message(400, "region is discontinued");
@@ -178,23 +172,23 @@ impl Rooms {
             self.custom.insert(c.to_owned(), room_id.clone());
         }
         self.by_id.insert(room_id, room.clone());
-        ResponseTemplate::new(200).set_body_json(room)
+        Reply::json(200, &room)
     }
 
     /// `POST /v2/rooms/deactivate`: the room stays known (validate answers `disabled: true`)
     /// but has no live session any more.
-    fn deactivate(&mut self, body: &Value) -> ResponseTemplate {
+    fn deactivate(&mut self, body: &Value) -> Reply {
         let id = body.get("roomId").and_then(Value::as_str).unwrap_or_default();
         let Some(room_id) = self.find(id).and_then(|r| r["roomId"].as_str().map(str::to_owned)) else {
             return message(404, "Room not found");
         };
         let room = self.by_id.get_mut(&room_id).expect("found above");
         room["disabled"] = json!(true);
-        ResponseTemplate::new(200).set_body_json(room.clone())
+        Reply::json(200, room)
     }
 
     /// The room a live-stream request names, or VideoSDK's refusal.
-    fn live_room(&self, body: &Value) -> Result<String, Box<ResponseTemplate>> {
+    fn live_room(&self, body: &Value) -> Result<String, Box<Reply>> {
         let id = body
             .get("roomId")
             .and_then(Value::as_str)
@@ -229,36 +223,42 @@ impl Rooms {
     }
 
     /// `GET /v2/sessions?roomId=`: the room's sessions, newest first, one page.
-    fn list_sessions(&self, request: &Request) -> ResponseTemplate {
-        let room_id = request.url.query_pairs().find(|(k, _)| k == "roomId").map(|(_, v)| v.into_owned());
+    fn list_sessions(&self, request: &Request) -> Reply {
+        let room_id = request.query("roomId");
         let Some(room_id) = room_id else {
             return message(400, "Please provide roomId");
         };
         let room_id = self.find(&room_id).and_then(|r| r["roomId"].as_str().map(str::to_owned)).unwrap_or(room_id);
         let data: Vec<Value> =
             self.sessions.get(&room_id).map(|s| s.iter().rev().cloned().collect()).unwrap_or_default();
-        ResponseTemplate::new(200).set_body_json(json!({
-            "pageInfo": {"currentPage": 1, "perPage": 20, "lastPage": 1, "total": data.len()},
-            "data": data,
-        }))
+        Reply::json(
+            200,
+            &json!({
+                "pageInfo": {"currentPage": 1, "perPage": 20, "lastPage": 1, "total": data.len()},
+                "data": data,
+            }),
+        )
     }
 
     /// `GET /v2/hls/{roomId}/active`: the running HLS stream's URLs, or VideoSDK's 404.
-    fn active_hls(&self, id: &str) -> ResponseTemplate {
+    fn active_hls(&self, id: &str) -> Reply {
         let room_id = self.find(id).and_then(|r| r["roomId"].as_str().map(str::to_owned));
         match room_id.and_then(|r| self.hls_live.get(&r).map(|s| (r, s))) {
             Some((room_id, session)) => {
                 let base = format!("https://cdn.videosdk.live/meetings-hls/{session}");
-                ResponseTemplate::new(200).set_body_json(json!({"code": 200, "data": {
-                    "roomId": room_id, "sessionId": session,
-                    "playbackHlsUrl": format!("{base}/index.m3u8"), "livestreamUrl": format!("{base}/live.m3u8"),
-                }}))
+                Reply::json(
+                    200,
+                    &json!({"code": 200, "data": {
+                        "roomId": room_id, "sessionId": session,
+                        "playbackHlsUrl": format!("{base}/index.m3u8"), "livestreamUrl": format!("{base}/live.m3u8"),
+                    }}),
+                )
             }
             None => message(404, "No active HLS found for this room"),
         }
     }
 
-    fn start_rtmp(&mut self, body: &Value) -> ResponseTemplate {
+    fn start_rtmp(&mut self, body: &Value) -> Reply {
         let room = match self.live_room(body) {
             Ok(room) => room,
             Err(reply) => return *reply,
@@ -275,10 +275,10 @@ impl Rooms {
         let found = self.find(&room).unwrap_or_default();
         self.ensure_session(&found);
         self.rtmp_live.insert(room, outputs.len());
-        ResponseTemplate::new(200).set_body_json(json!("Livestream started successfully"))
+        Reply::json(200, &json!("Livestream started successfully"))
     }
 
-    fn start_hls(&mut self, body: &Value) -> ResponseTemplate {
+    fn start_hls(&mut self, body: &Value) -> Reply {
         let room = match self.live_room(body) {
             Ok(room) => room,
             Err(reply) => return *reply,
@@ -290,24 +290,27 @@ impl Rooms {
         let session = self.ensure_session(&found)["id"].as_str().unwrap_or_default().to_owned();
         self.hls_live.insert(room.clone(), session.clone());
         let base = format!("https://cdn.videosdk.live/meetings-hls/{session}");
-        ResponseTemplate::new(200).set_body_json(json!({
-            "sessionId": session, "roomId": room, "id": format!("hls-{session}"),
-            "playbackHlsUrl": format!("{base}/index.m3u8"),
-            "livestreamUrl": format!("{base}/live.m3u8"),
-            "downstreamUrl": format!("{base}/index.m3u8"),
-        }))
+        Reply::json(
+            200,
+            &json!({
+                "sessionId": session, "roomId": room, "id": format!("hls-{session}"),
+                "playbackHlsUrl": format!("{base}/index.m3u8"),
+                "livestreamUrl": format!("{base}/live.m3u8"),
+                "downstreamUrl": format!("{base}/index.m3u8"),
+            }),
+        )
     }
 
-    fn end(&mut self, body: &Value, hls: bool) -> ResponseTemplate {
+    fn end(&mut self, body: &Value, hls: bool) -> Reply {
         let room = match self.live_room(body) {
             Ok(room) => room,
             Err(reply) => return *reply,
         };
         let running = if hls { self.hls_live.remove(&room).is_some() } else { self.rtmp_live.remove(&room).is_some() };
         if running {
-            ResponseTemplate::new(200).set_body_json(json!({"message": "Livestream stopped successfully"}))
+            Reply::json(200, &json!({"message": "Livestream stopped successfully"}))
         } else {
-            ResponseTemplate::new(400).set_body_json(json!({"error": "Livestream is not running for this room"}))
+            Reply::json(400, &json!({"error": "Livestream is not running for this room"}))
         }
     }
 }

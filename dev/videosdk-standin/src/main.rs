@@ -4,8 +4,7 @@
 
 use std::net::TcpListener;
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let mut port = 8790u16;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -21,14 +20,19 @@ async fn main() {
         api_key: std::env::var("VIDEOSDK_API_KEY").unwrap_or_else(|_| "dev-api-key-not-for-videosdk".into()),
         secret: std::env::var("VIDEOSDK_SECRET").unwrap_or_else(|_| "dev-secret-not-for-videosdk".into()),
     };
-    let listener = match TcpListener::bind(("127.0.0.1", port)) {
-        Ok(l) => l,
+    let server = TcpListener::bind(("127.0.0.1", port))
+        .and_then(|listener| videosdk_standin::start(credentials, Some(listener)));
+    match server {
+        Ok(server) => {
+            println!("videosdk-standin: VideoSDK stand-in listening on {}", server.uri());
+            // Serves on its own threads until the process is stopped (Ctrl-C, SIGTERM).
+            loop {
+                std::thread::park();
+            }
+        }
         Err(e) => {
             eprintln!("videosdk-standin: cannot listen on 127.0.0.1:{port}: {e}");
             std::process::exit(1);
         }
-    };
-    let server = videosdk_standin::start(credentials, Some(listener)).await;
-    println!("videosdk-standin: VideoSDK stand-in listening on {}", server.uri());
-    let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -11,8 +11,8 @@ use shared::videosdk::rooms::{self, CreateRoom};
 use shared::{State, Uses};
 use videosdk_standin::Credentials;
 
-async fn setup(secret: &str) -> (wiremock::MockServer, &'static State) {
-    let server = videosdk_standin::start(Credentials { api_key: API_KEY.into(), secret: secret.into() }, None).await;
+async fn setup(secret: &str) -> (videosdk_standin::Server, &'static State) {
+    let server = videosdk_standin::start(Credentials { api_key: API_KEY.into(), secret: secret.into() }, None).unwrap();
     let endpoint = server.uri();
     let state = leak(state(Uses::VideoSdkApi, &[("VIDEOSDK_API_ENDPOINT", &endpoint)]).await);
     (server, state)
@@ -98,7 +98,7 @@ fn participant(edit: impl FnOnce(&mut Value)) -> String {
     shared::testing::participant_token(edit)
 }
 
-async fn get(server: &wiremock::MockServer, path: &str, token: &str) -> (u16, Value) {
+async fn get(server: &videosdk_standin::Server, path: &str, token: &str) -> (u16, Value) {
     let reply = reqwest::Client::new()
         .get(format!("{}{path}", server.uri()))
         .header("authorization", token)
