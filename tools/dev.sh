@@ -25,11 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# Every function, built up front as `cargo lambda watch` builds one on its first call (same
-# features, so the watch finds them fresh), and the stand-in in the same cargo run: it shares the
-# functions' dependencies, which a fresh clone then compiles once.
-packages=()
-for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
+# get-token, built up front with the features `cargo lambda watch` builds it with (so the watch
+# finds it fresh), and the stand-in in the same cargo run: the stand-in uses only the functions'
+# crates, which a fresh clone then compiles once. The other functions compile on their first call.
+packages=(-p get-token)
 standin=false
 
 if [ -z "${VIDEOSDK_SECRET_ID:-}" ] && [ -z "${VIDEOSDK_API_KEY:-}" ] && [ -z "${VIDEOSDK_SECRET:-}" ]; then
@@ -46,7 +45,7 @@ MSG
   fi
 fi
 
-echo "Building the functions$($standin && echo " and the VideoSDK stand-in") (a fresh clone's first build takes about a minute)..." >&2
+echo "Building get-token$($standin && echo " and the VideoSDK stand-in") (about a minute on a fresh clone)..." >&2
 cargo build "${packages[@]}"
 
 if $standin; then
