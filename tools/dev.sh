@@ -49,7 +49,10 @@ echo "Building get-token$($standin && echo " and the VideoSDK stand-in") (about 
 cargo build "${packages[@]}"
 
 if $standin; then
-  target/debug/videosdk-standin --port "$standin_port" &
+  # Where cargo put it (CARGO_TARGET_DIR or build.target-dir may move the target directory).
+  target_dir=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+  "$target_dir/debug/videosdk-standin" --port "$standin_port" &
   pids+=($!)
   export VIDEOSDK_API_ENDPOINT=http://127.0.0.1:$standin_port
   echo "VideoSDK calls go to the local stand-in at $VIDEOSDK_API_ENDPOINT (rooms live in memory)." >&2

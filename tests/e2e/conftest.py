@@ -283,12 +283,18 @@ def dev_server(tmp_path_factory):
 
     Yields the base URL `http://localhost:<port>/lambda-url`; stops everything afterwards.
     """
-    procs = Processes(tmp_path_factory.mktemp("dev"))
+    tmp = tmp_path_factory.mktemp("dev")
+    procs = Processes(tmp)
     port, standin_port = free_port(), free_port()
     clean_env = {k: "" for k in ("VIDEOSDK_SECRET_ID", "VIDEOSDK_API_KEY", "VIDEOSDK_SECRET",
                                  "VIDEOSDK_API_ENDPOINT", "CALLER_AUTH")}
+    # The target directory elsewhere, as a developer's CARGO_TARGET_DIR or build.target-dir puts
+    # it: a link to the shared one, so nothing is rebuilt.
+    target_dir = tmp / "cargo-target"
+    target_dir.symlink_to(ROOT / "target")
     proc = procs.start("make-dev", [ROOT / "tools" / "dev.sh"],
-                       env={**clean_env, "DEV_PORT": str(port), "DEV_STANDIN_PORT": str(standin_port)})
+                       env={**clean_env, "DEV_PORT": str(port), "DEV_STANDIN_PORT": str(standin_port),
+                            "CARGO_TARGET_DIR": str(target_dir)})
     base = f"http://localhost:{port}/lambda-url"
     try:
         wait_for_port(port, proc, "make dev", timeout=600)
@@ -304,6 +310,7 @@ def dev_server(tmp_path_factory):
                     raise RuntimeError("make dev never answered:\n" + proc.log_path.read_text(errors="replace"))
                 time.sleep(1)
         proc.base = base
+        proc.target_dir, proc.standin_port = target_dir, standin_port
         yield proc
     finally:
         procs.stop_all()

@@ -51,6 +51,22 @@ def test_all_five_endpoints_answer_with_nothing_configured(dev_server):
     assert compiled <= {"create-meeting", "validate-meeting", "create-livestream", "end-livestream"}, compiled
 
 
+def test_the_stand_in_runs_from_where_cargo_built_it(dev_server):
+    """With CARGO_TARGET_DIR set (the fixture sets it), dev.sh starts the stand-in cargo built
+    there, not a stale or missing one under ./target."""
+    from pathlib import Path
+
+    standins = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"videosdk-standin") and str(dev_server.standin_port).encode() in argv:
+            standins.append(argv[0].decode())
+    assert standins == [f"{dev_server.target_dir}/debug/videosdk-standin"]
+
+
 def launch_chromium(playwright):
     """Debian's headless Chromium, quiet (no background network, no updates)."""
     return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
