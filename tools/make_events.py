@@ -3,16 +3,23 @@
 Run `python3 tools/make_events.py` after changing an event here; tests read the files.
 """
 
+import base64
 import json
+import subprocess
 from pathlib import Path
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+# The stand-in's development key (obviously not VideoSDK's): `make dev` verifies these events.
+DEV_KEY = ROOT / "dev/videosdk-standin/keys/dev-webhook-private-key.pem"
+AGENT_ROLE = "arn:aws:sts::123456789012:assumed-role/videosdk-agent/i-0abc123def4567890"
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE"
 USER = "6b1f0c3e-5d2a-4f7b-9a8e-1c2d3e4f5a6b"
 MODERATOR = "0d9c8b7a-6f5e-4d3c-2b1a-0f9e8d7c6b5a"
 
 
-def event(method, route, path, query="", body=None, claims=None, path_params=None):
+def event(method, route, path, query="", body=None, claims=None, path_params=None, iam=None, raw_body=None,
+          extra_headers=None):
     ctx = {
         "accountId": "123456789012", "apiId": "a1b2c3d4e5",
         "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "domainPrefix": "a1b2c3d4e5",
@@ -23,6 +30,10 @@ def event(method, route, path, query="", body=None, claims=None, path_params=Non
     }
     if claims is not None:
         ctx["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    if iam is not None:
+        ctx["authorizer"] = {"iam": {"accessKey": "ASIAEXAMPLE", "accountId": "123456789012",
+                                     "callerId": "AROAEXAMPLE:i-0abc123def4567890", "principalOrgId": None,
+                                     "userArn": iam, "userId": "AROAEXAMPLE:i-0abc123def4567890"}}
     headers = {"accept": "application/json", "host": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
                "origin": "http://localhost:3000", "user-agent": "Mozilla/5.0"}
     if claims is not None:
@@ -34,9 +45,35 @@ def event(method, route, path, query="", body=None, claims=None, path_params=Non
     if body is not None:
         headers["content-type"] = "application/json"
         e["body"] = json.dumps(body)
+    if raw_body is not None:
+        headers["content-type"] = "application/json"
+        e["body"] = raw_body
+    headers.update(extra_headers or {})
     if path_params:
         e["pathParameters"] = path_params
     return e
+
+
+def signed(body_bytes):
+    out = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(DEV_KEY)], input=body_bytes,
+                         capture_output=True, check=True).stdout
+    return base64.b64encode(out).decode()
+
+
+def webhook(body, signature):
+    headers = {"user-agent": "VideoSDK-Webhook"}
+    if signature is not None:
+        headers["videosdk-signature"] = signature
+    e = event("POST", "/videosdk-webhook", "/videosdk-webhook", raw_body=body, extra_headers=headers)
+    del e["headers"]["origin"]
+    return e
+
+
+RECORDING_STOPPED = json.dumps({"webhookType": "recording-stopped", "data": {
+    "meetingId": "abcd-efgh-ijkl", "sessionId": "6523a1b2c3d4e5f6a7b8c9d0",
+    "filePath": "recordings/abcd-efgh-ijkl/6523a1b2c3d4e5f6a7b8c9d0.mp4",
+    "fileUrl": "https://cdn.videosdk.live/recordings/abcd-efgh-ijkl/6523a1b2c3d4e5f6a7b8c9d0.mp4"}},
+    separators=(",", ":"))
 
 
 def user(sub, groups=None):
@@ -68,7 +105,10 @@ FILES = {
     "get-token-missing-identity.json": event("GET", "/get-token", "/get-token", claims={
         "iss": ISSUER, "token_use": "access", "client_id": "3n4b5urk1ft4fl3mg5e62d9ado"}),
     "create-meeting.json": event("POST", "/create-meeting", "/create-meeting", body={
-        "customRoomId": "weekly-standup", "autoCloseConfig": {"type": "session-ends", "duration": 60}}, claims=STAFF),
+        "customRoomId": "weekly-standup"}, claims=STAFF),
+    "create-meeting-not-moderator-webhook.json": event("POST", "/create-meeting", "/create-meeting", body={
+        "customRoomId": "weekly-allhands", "webhook": {"endPoint": "https://attacker.example.com/hook"}},
+        claims=STAFF),
     "create-meeting-legacy-client.json": event("POST", "/create-meeting", "/create-meeting", body={
         "token": LEGACY_TOKEN, "region": "sg001"}, claims=STAFF),
     "create-meeting-missing-identity.json": event("POST", "/create-meeting", "/create-meeting", body={}),
@@ -105,6 +145,36 @@ FILES = {
     "validate-meeting-apps-no-token.json": event("GET", "/v2/rooms/validate/{roomId}",
                                                  "/v2/rooms/validate/abcd-efgh-ijkl",
                                                  path_params={"roomId": "abcd-efgh-ijkl"}),
+    # After the join: webhooks, recordings, ending a meeting, agent tokens.
+    "videosdk-webhook.json": webhook(RECORDING_STOPPED, signed(RECORDING_STOPPED.encode())),
+    "videosdk-webhook-forged.json": webhook(RECORDING_STOPPED.replace("abcd-efgh-ijkl", "zzzz-zzzz-zzzz"),
+                                            signed(RECORDING_STOPPED.encode())),
+    "videosdk-webhook-unsigned.json": webhook(RECORDING_STOPPED, None),
+    "start-recording.json": event("POST", "/start-recording", "/start-recording", body={
+        "roomId": "abcd-efgh-ijkl", "config": {"layout": {"type": "GRID", "priority": "SPEAKER", "gridSize": 4},
+                                               "theme": "DARK", "mode": "video-and-audio", "quality": "high"},
+        "transcription": {"enabled": True, "summary": {"enabled": True}}}, claims=MOD),
+    "start-recording-not-moderator.json": event("POST", "/start-recording", "/start-recording", body={
+        "roomId": "abcd-efgh-ijkl"}, claims=STAFF),
+    "start-recording-caller-storage.json": event("POST", "/start-recording", "/start-recording", body={
+        "roomId": "abcd-efgh-ijkl", "awsDirPath": "attacker-bucket/", "webhookUrl": "https://attacker.example.com/h"},
+        claims=MOD),
+    "end-recording.json": event("POST", "/end-recording", "/end-recording", body={"roomId": "abcd-efgh-ijkl"},
+                                claims=MOD),
+    "end-recording-not-moderator.json": event("POST", "/end-recording", "/end-recording",
+                                              body={"roomId": "abcd-efgh-ijkl"}, claims=STAFF),
+    "list-recordings.json": event("GET", "/recordings", "/recordings", "roomId=abcd-efgh-ijkl&page=1&perPage=20",
+                                  claims=MOD),
+    "list-recordings-not-moderator.json": event("GET", "/recordings", "/recordings", "roomId=abcd-efgh-ijkl",
+                                                claims=STAFF),
+    "end-meeting.json": event("POST", "/end-meeting", "/end-meeting", body={
+        "roomId": "abcd-efgh-ijkl", "deactivate": True}, claims=MOD),
+    "end-meeting-not-moderator.json": event("POST", "/end-meeting", "/end-meeting", body={
+        "roomId": "abcd-efgh-ijkl"}, claims=STAFF),
+    "agent-token.json": event("POST", "/agent-token", "/agent-token", body={
+        "roomId": "abcd-efgh-ijkl", "ttl": 1800}, iam=AGENT_ROLE),
+    "agent-token-jwt-caller.json": event("POST", "/agent-token", "/agent-token", body={}, claims=MOD),
+    "agent-token-no-identity.json": event("POST", "/agent-token", "/agent-token", body={}),
 }
 
 if __name__ == "__main__":

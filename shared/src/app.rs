@@ -8,8 +8,10 @@ use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
 use crate::claims::{ParticipantRole, Permission};
 use crate::config::{CallerAuth, Config};
 use crate::error::ApiError;
+use crate::events::EventBus;
 use crate::secret::SecretStore;
 use crate::videosdk::VideoSdk;
+use crate::webhook::KeyStore;
 
 /// Everything a handler needs, built once per container.
 #[derive(Debug)]
@@ -18,6 +20,19 @@ pub struct State {
     pub secrets: SecretStore,
     /// Present for functions that call the VideoSDK REST API.
     pub videosdk: Option<VideoSdk>,
+    /// The webhook receiver's key and bus (`Uses::Webhooks` only).
+    pub webhooks: Option<Webhooks>,
+}
+
+/// What `videosdk-webhook` needs beyond the secret.
+#[derive(Debug)]
+pub struct Webhooks {
+    pub keys: KeyStore,
+    /// `None` when `EVENT_BUS_NAME` is unset (events are logged), or when its client could not
+    /// be built (every verified delivery then answers 503).
+    pub bus: Option<EventBus>,
+    /// The bus is configured but its client could not be built.
+    pub bus_broken: bool,
 }
 
 /// What a function talks to, so INIT builds only what it needs.
@@ -27,6 +42,8 @@ pub enum Uses {
     TokensOnly,
     /// Calls the VideoSDK REST API.
     VideoSdkApi,
+    /// Receives webhooks: a pinned or fetched key, and the event bus.
+    Webhooks,
 }
 
 impl State {
@@ -34,9 +51,15 @@ impl State {
     pub async fn init(config: Config, uses: Uses) -> State {
         warn_about_risky_settings(&config);
         let secrets = SecretStore::load(&config).await;
-        let videosdk = match uses {
-            Uses::TokensOnly => None,
-            Uses::VideoSdkApi => match VideoSdk::new(&config) {
+        let needs_api = match uses {
+            Uses::TokensOnly => false,
+            Uses::VideoSdkApi => true,
+            // The key is fetched from VideoSDK only when it is not pinned.
+            Uses::Webhooks => config.webhook_public_key.is_none(),
+        };
+        let videosdk = match needs_api {
+            false => None,
+            true => match VideoSdk::new(&config) {
                 Ok(client) => Some(client),
                 Err(e) => {
                     tracing::error!(cause = %e, "could not build the VideoSDK HTTP client");
@@ -44,12 +67,36 @@ impl State {
                 }
             },
         };
-        State { config, secrets, videosdk }
+        let webhooks = match uses {
+            Uses::Webhooks => Some(Webhooks::init(&config).await),
+            _ => None,
+        };
+        State { config, secrets, videosdk, webhooks }
     }
 
     /// The VideoSDK client, or 500 when INIT could not build it (logged then).
     pub fn videosdk(&self) -> Result<&VideoSdk, ApiError> {
         self.videosdk.as_ref().ok_or(ApiError::Misconfigured)
+    }
+}
+
+impl Webhooks {
+    async fn init(config: &Config) -> Webhooks {
+        let keys = KeyStore::new(config.webhook_public_key.clone());
+        let (bus, bus_broken) = match &config.event_bus_name {
+            None => {
+                tracing::warn!("EVENT_BUS_NAME is unset: verified webhooks are logged, not published");
+                (None, false)
+            }
+            Some(name) => match EventBus::new(name.clone()).await {
+                Ok(bus) => (Some(bus), false),
+                Err(e) => {
+                    tracing::error!(cause = %e, "could not build the EventBridge client; verified webhooks answer 503");
+                    (None, true)
+                }
+            },
+        };
+        Webhooks { keys, bus, bus_broken }
     }
 }
 
@@ -68,6 +115,16 @@ fn warn_about_risky_settings(config: &Config) {
     if config.participant_role == ParticipantRole::None {
         tracing::warn!(
             "PARTICIPANT_TOKEN_ROLE=none: participant tokens carry no role, so whoever holds one can call VideoSDK's REST API for this account until it expires (create and list rooms, read sessions, start recordings and RTMP restreams to any host); prefer rtc tokens and this API's /v2 routes"
+        );
+    }
+    if config.caller_auth == CallerAuth::None && config.anonymous_room_control {
+        tracing::warn!(
+            "ANONYMOUS_ROOM_CONTROL=allow: every anonymous caller may start and stop recordings, list them and end any meeting; use it for local development only"
+        );
+    }
+    if config.anonymous_agent_tokens {
+        tracing::warn!(
+            "ANONYMOUS_AGENT_TOKENS=allow: agent tokens (no role: they can call VideoSDK's REST API) are issued without an IAM identity; use it for local development only"
         );
     }
     if config.anonymous_livestreams && config.livestream_allowed_hosts.is_empty() {

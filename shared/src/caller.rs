@@ -55,6 +55,27 @@ pub fn identify(req: &Request, config: &Config) -> Result<Caller, ApiError> {
     }
 }
 
+/// The IAM principal API Gateway verified for a route authorized with `AWS_IAM`: its
+/// `userArn`, else its `callerId`. Present in every `CALLER_AUTH` mode; `None` without one.
+pub fn iam_principal(req: &Request) -> Option<String> {
+    let RequestContext::ApiGatewayV2(ctx) = req.request_context_ref()? else { return None };
+    let iam = ctx.authorizer.as_ref()?.iam.as_ref()?;
+    [iam.user_arn.as_deref(), iam.caller_id.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|v| !v.is_empty() && v.len() <= 2048 && !v.chars().any(char::is_control))
+        .map(str::to_owned)
+}
+
+/// The API Gateway domain the request arrived at (`requestContext.domainName`).
+pub fn domain_name(req: &Request) -> Option<&str> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.domain_name.as_deref(),
+        _ => None,
+    }
+}
+
 fn jwt_claims(req: &Request) -> Option<&HashMap<String, String>> {
     match req.request_context_ref()? {
         RequestContext::ApiGatewayV2(ctx) => ctx.authorizer.as_ref()?.jwt.as_ref().map(|jwt| &jwt.claims),

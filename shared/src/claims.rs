@@ -118,7 +118,9 @@ pub const MAX_TTL_SECONDS: u64 = 7 * 24 * 3600;
 pub struct Claims {
     pub apikey: String,
     pub permissions: Vec<Permission>,
-    pub version: u8,
+    /// `2` on every token but a room-less agent token (the agent payload has none).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub version: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub roles: Option<Vec<Role>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -139,6 +141,8 @@ pub struct TokenBuilder {
     room_id: Option<RoomId>,
     participant_id: Option<ParticipantId>,
     ttl: Option<Duration>,
+    /// `version: 2` even without a room, participant or role (all but agent tokens).
+    always_versioned: bool,
 }
 
 /// A signed token. `Debug` shows the `jti` and expiry, never the token itself.
@@ -183,6 +187,20 @@ impl TokenBuilder {
             room_id: None,
             participant_id: None,
             ttl: None,
+            always_versioned: true,
+        }
+    }
+
+    /// A token for a server running a VideoSDK AI agent: the seed's agent payload (`apikey`,
+    /// `permissions`), no role, and `version: 2` with `roomId` only when a room is named.
+    pub fn agent(permissions: Permissions) -> Self {
+        TokenBuilder {
+            permissions,
+            role: None,
+            room_id: None,
+            participant_id: None,
+            ttl: None,
+            always_versioned: false,
         }
     }
 
@@ -194,6 +212,7 @@ impl TokenBuilder {
             room_id: None,
             participant_id: None,
             ttl: None,
+            always_versioned: true,
         }
     }
 
@@ -223,7 +242,11 @@ impl TokenBuilder {
         Ok(Claims {
             apikey: apikey.to_owned(),
             permissions: self.permissions.as_slice().to_vec(),
-            version: 2,
+            version: (self.always_versioned
+                || self.role.is_some()
+                || self.room_id.is_some()
+                || self.participant_id.is_some())
+            .then_some(2),
             roles: self.role.map(|r| vec![r]),
             room_id: self.room_id.as_ref().map(|r| r.as_str().to_owned()),
             participant_id: self.participant_id.as_ref().map(|p| p.as_str().to_owned()),
@@ -333,7 +356,7 @@ mod tests {
         let claims = decode(token.expose(), b"s3cr3t-value").unwrap();
         assert_eq!(claims.apikey, "key-123");
         assert_eq!(claims.permissions, vec![Permission::AllowJoin]);
-        assert_eq!(claims.version, 2);
+        assert_eq!(claims.version, Some(2));
         assert_eq!(claims.roles, Some(vec![Role::Rtc]));
         assert_eq!(claims.room_id.as_deref(), Some("abc-defg-hijk"));
         assert_eq!(claims.participant_id.as_deref(), Some("user-1"));
@@ -380,7 +403,20 @@ mod tests {
         let claims = decode(token.expose(), b"s3cr3t-value").unwrap();
         assert_eq!(claims.roles, Some(vec![Role::Crawler]));
         assert_eq!(claims.permissions, vec![Permission::AllowJoin, Permission::AllowMod]);
-        assert_eq!(claims.version, 2);
+        assert_eq!(claims.version, Some(2));
+    }
+
+    #[test]
+    fn agent_tokens_carry_no_role_and_a_version_only_with_a_room() {
+        let bare = TokenBuilder::agent(perms(&[Permission::AllowJoin])).ttl(Duration::from_secs(3600));
+        let token = bare.sign(&creds(), SystemTime::now()).unwrap();
+        let payload = base64_url_decode(token.expose().split('.').nth(1).unwrap());
+        let value: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["apikey", "exp", "iat", "jti", "permissions"]);
+        let roomed = bare.room(Some(RoomId::parse("abcd-efgh-ijkl").unwrap()));
+        let claims = decode(roomed.sign(&creds(), SystemTime::now()).unwrap().expose(), b"s3cr3t-value").unwrap();
+        assert_eq!((claims.version, claims.roles, claims.room_id.as_deref()), (Some(2), None, Some("abcd-efgh-ijkl")));
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use crate::claims::{MAX_TTL_SECONDS, ParticipantRole, Permission};
 use crate::credentials::Credentials;
-use crate::ids::url_host;
+use crate::ids::{WEBHOOK_EVENT_TYPES, url_host};
+use crate::signature::PublicKey;
 
 /// How callers are identified (`CALLER_AUTH`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,13 +49,51 @@ pub struct Config {
     pub secret_refresh: Duration,
     pub upstream_connect_timeout: Duration,
     pub upstream_timeout: Duration,
+    /// `WEBHOOK_URL`: the operator's webhook endpoint rooms and recordings report to; a
+    /// `{domainName}` host is the request's own API Gateway domain.
+    pub webhook_url: Option<String>,
+    /// `WEBHOOK_EVENTS`: what rooms subscribe the webhook to.
+    pub webhook_events: Vec<String>,
+    /// `VIDEOSDK_WEBHOOK_PUBLIC_KEY`: the pinned key webhooks are verified with.
+    pub webhook_public_key: Option<PublicKey>,
+    /// `EVENT_BUS_NAME`: where verified webhooks are published; unset = logged only.
+    pub event_bus_name: Option<String>,
+    /// `RECORDING_DIR_PATH`: the storage directory of recordings (`{roomId}` replaced).
+    pub recording_dir_path: Option<String>,
+    /// `ANONYMOUS_ROOM_CONTROL=allow`: anonymous callers may record and end meetings (local use).
+    pub anonymous_room_control: bool,
+    /// `ANONYMOUS_AGENT_TOKENS=allow`: agent tokens without an IAM identity (local use).
+    pub anonymous_agent_tokens: bool,
+    /// `AGENT_TOKEN_MAX_TTL_SECONDS`: the longest (and default) agent-token lifetime.
+    pub agent_token_max_ttl: Duration,
 }
+
+/// The events rooms subscribe the operator's webhook to when `WEBHOOK_EVENTS` is unset.
+pub const DEFAULT_WEBHOOK_EVENTS: &str = "session-started,session-ended,participant-joined,participant-left,recording-started,recording-stopped,recording-failed,hls-started,hls-stopped,livestream-started,livestream-stopped";
+/// The longest an agent token may live: an hour.
+pub const MAX_AGENT_TTL_SECONDS: u64 = 3600;
+
+/// The placeholder host in `WEBHOOK_URL` that stands for the request's own domain.
+pub const DOMAIN_PLACEHOLDER: &str = "{domainName}";
 
 /// The smallest lifetime a caller may ask for.
 pub const MIN_TTL_SECONDS: u64 = 60;
 /// Longest upstream timeout: a Lambda invocation's own limit (15 minutes).
 const MAX_TIMEOUT_MS: u64 = 900_000;
 const MAX_SECRET_REFRESH_SECONDS: u64 = 86_400;
+
+/// An https URL (http only to this machine) for `variable`.
+fn check_https_or_loopback(variable: &'static str, url: &str) -> Result<(), ConfigError> {
+    let host = url_host(url, &["https", "http"]).map_err(|_| invalid(variable, "must be an https URL"))?;
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !url[..5].eq_ignore_ascii_case("https") && !loopback {
+        return Err(invalid(variable, "must be https; http is allowed only for localhost, 127.0.0.0/8 and [::1]"));
+    }
+    if url.contains('#') {
+        return Err(invalid(variable, "must not hold a fragment"));
+    }
+    Ok(())
+}
 
 /// `VIDEOSDK_API_ENDPOINT`: an https base URL (no query, no `/v2`); `http` only to this machine
 /// (`localhost`, `127.0.0.0/8`, `[::1]`), since the management token would travel in clear.
@@ -175,6 +214,56 @@ impl Config {
         // A connect timeout longer than the whole budget would never fire.
         let upstream_connect_timeout = upstream_connect_timeout.min(upstream_timeout);
 
+        let webhook_url = get("WEBHOOK_URL");
+        if let Some(url) = &webhook_url {
+            let rest = url.strip_prefix("https://").unwrap_or(url);
+            let concrete = match rest.strip_prefix(DOMAIN_PLACEHOLDER) {
+                Some(path) if url.starts_with("https://") => format!("https://api.example.com{path}"),
+                _ if url.contains(DOMAIN_PLACEHOLDER) => {
+                    return Err(invalid("WEBHOOK_URL", "{domainName} may only be the whole host of an https URL"));
+                }
+                _ => url.clone(),
+            };
+            check_https_or_loopback("WEBHOOK_URL", &concrete)?;
+        }
+        let webhook_events: Vec<String> = split_list(&get("WEBHOOK_EVENTS").unwrap_or_else(|| DEFAULT_WEBHOOK_EVENTS.into()))
+            .map(str::to_owned)
+            .collect();
+        if let Some(e) = webhook_events.iter().find(|e| !WEBHOOK_EVENT_TYPES.contains(&e.as_str())) {
+            return Err(invalid("WEBHOOK_EVENTS", &format!("{e:?} is not a VideoSDK webhook event")));
+        }
+        if webhook_events.is_empty() {
+            return Err(invalid("WEBHOOK_EVENTS", "must name at least one event"));
+        }
+        // PEM in an environment variable often arrives with literal \n for line breaks.
+        let webhook_public_key = get("VIDEOSDK_WEBHOOK_PUBLIC_KEY")
+            .map(|pem| PublicKey::from_pem(&pem.replace("\\n", "\n")))
+            .transpose()
+            .map_err(|e| invalid("VIDEOSDK_WEBHOOK_PUBLIC_KEY", &e.to_string()))?;
+        let event_bus_name = get("EVENT_BUS_NAME");
+        if let Some(name) = &event_bus_name {
+            let ok = name.len() <= 1600
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-:".contains(&b));
+            if !ok {
+                return Err(invalid("EVENT_BUS_NAME", "must be an EventBridge bus name or ARN"));
+            }
+        }
+        let recording_dir_path = get("RECORDING_DIR_PATH");
+        if let Some(path) = &recording_dir_path {
+            let ok = path.len() <= 512
+                && path.replace("{roomId}", "r").bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+                && !path.split('/').any(|s| s == "..");
+            if !ok {
+                return Err(invalid("RECORDING_DIR_PATH", "must be a path of A-Z a-z 0-9 / . _ - and {roomId}"));
+            }
+        }
+        let anonymous_room_control = allow_or_deny(&get, "ANONYMOUS_ROOM_CONTROL")?;
+        let anonymous_agent_tokens = allow_or_deny(&get, "ANONYMOUS_AGENT_TOKENS")?;
+        let agent_max = seconds(&get, "AGENT_TOKEN_MAX_TTL_SECONDS", MAX_AGENT_TTL_SECONDS)?;
+        if !(MIN_TTL_SECONDS..=MAX_AGENT_TTL_SECONDS).contains(&agent_max) {
+            return Err(invalid("AGENT_TOKEN_MAX_TTL_SECONDS", "must be between 60 and 3600 (an hour)"));
+        }
+
         Ok(Config {
             secret_source,
             api_endpoint,
@@ -190,12 +279,45 @@ impl Config {
             secret_refresh: Duration::from_secs(secret_refresh),
             upstream_connect_timeout,
             upstream_timeout,
+            webhook_url,
+            webhook_events,
+            webhook_public_key,
+            event_bus_name,
+            recording_dir_path,
+            anonymous_room_control,
+            anonymous_agent_tokens,
+            agent_token_max_ttl: Duration::from_secs(agent_max),
         })
+    }
+
+    /// The webhook URL for a request that arrived at `domain` (API Gateway's
+    /// `requestContext.domainName`), or `None` when none is configured. A `{domainName}` URL
+    /// without a usable domain is a configuration error.
+    pub fn webhook_url_for(&self, domain: Option<&str>) -> Result<Option<String>, ConfigError> {
+        let Some(url) = &self.webhook_url else { return Ok(None) };
+        if !url.contains(DOMAIN_PLACEHOLDER) {
+            return Ok(Some(url.clone()));
+        }
+        let domain = domain.filter(|d| {
+            (1..=253).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        });
+        match domain {
+            Some(d) => Ok(Some(url.replace(DOMAIN_PLACEHOLDER, d))),
+            None => Err(invalid("WEBHOOK_URL", "holds {domainName}, but the request names no API Gateway domain")),
+        }
     }
 }
 
 fn invalid(variable: &'static str, reason: &str) -> ConfigError {
     ConfigError { variable, reason: reason.to_owned() }
+}
+
+fn allow_or_deny(get: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<bool, ConfigError> {
+    match get(variable).as_deref() {
+        None | Some("deny") => Ok(false),
+        Some("allow") => Ok(true),
+        Some(_) => Err(invalid(variable, "must be deny or allow")),
+    }
 }
 
 fn permission_list(variable: &'static str, value: &str) -> Result<Vec<Permission>, ConfigError> {

@@ -14,6 +14,8 @@ pub enum ApiError {
     UnknownField(String),
     #[error("The request body is larger than 16 KiB.")]
     PayloadTooLarge,
+    #[error("The webhook body is larger than 64 KiB.")]
+    WebhookTooLarge,
     #[error("Method {method} is not allowed here; use {}.", allowed.join(" or "))]
     MethodNotAllowed { method: String, allowed: Vec<String> },
     #[error("{0}")]
@@ -38,6 +40,12 @@ pub enum ApiError {
         "The server cannot reach its VideoSDK credentials right now; retry shortly. The operator should check the function log."
     )]
     SecretUnavailable,
+    #[error("The webhook signature is missing or does not match the body; nothing was published.")]
+    InvalidSignature,
+    #[error("The key that webhooks are verified with cannot be had right now; retry later.")]
+    WebhookKeyUnavailable,
+    #[error("The event bus did not accept the event; retry later (the id lets consumers drop repeats).")]
+    EventBusUnavailable,
     #[error("The server is misconfigured; the operator should check the function log.")]
     Misconfigured,
     #[error("An unexpected error occurred; retry later.")]

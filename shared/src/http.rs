@@ -18,9 +18,9 @@ impl ApiError {
             ApiError::MalformedJson(_) | ApiError::InvalidField { .. } | ApiError::UnknownField(_) => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge | ApiError::WebhookTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated(_) | ApiError::InvalidSignature => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -28,7 +28,9 @@ impl ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UpstreamAuth | ApiError::UpstreamError(_) => StatusCode::BAD_GATEWAY,
             ApiError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-            ApiError::SecretUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::SecretUnavailable | ApiError::WebhookKeyUnavailable | ApiError::EventBusUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Misconfigured | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -38,7 +40,7 @@ impl ApiError {
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::UnknownField(_) => "unknown_field",
-            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::PayloadTooLarge | ApiError::WebhookTooLarge => "payload_too_large",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unauthenticated(_) => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
@@ -50,6 +52,9 @@ impl ApiError {
             ApiError::UpstreamError(_) => "upstream_error",
             ApiError::UpstreamTimeout => "upstream_timeout",
             ApiError::SecretUnavailable => "secret_unavailable",
+            ApiError::InvalidSignature => "invalid_signature",
+            ApiError::WebhookKeyUnavailable => "webhook_key_unavailable",
+            ApiError::EventBusUnavailable => "event_bus_unavailable",
             ApiError::Misconfigured => "configuration_error",
             ApiError::Internal => "internal_error",
         }
@@ -137,6 +142,15 @@ pub fn require_method(req: &Request, allowed: &[Method]) -> Result<(), ApiError>
     }
 }
 
+/// The request body's bytes as received (`lambda_http` has already undone `isBase64Encoded`).
+pub fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    }
+}
+
 /// A room id given as the JSON value of field `name`.
 pub fn room_id(name: &str, value: Value) -> Result<RoomId, ApiError> {
     let Value::String(v) = value else {
@@ -162,12 +176,7 @@ pub struct Fields {
 impl Fields {
     /// The JSON object body; an empty body is an empty object.
     pub fn from_body(req: &Request) -> Result<Fields, ApiError> {
-        let bytes: &[u8] = match req.body() {
-            Body::Empty => &[],
-            Body::Text(t) => t.as_bytes(),
-            Body::Binary(b) => b,
-            _ => &[],
-        };
+        let bytes = body_bytes(req);
         if bytes.len() > MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge);
         }
@@ -315,6 +324,10 @@ mod tests {
             (ApiError::UpstreamAuth, 502, "upstream_auth"),
             (ApiError::UpstreamTimeout, 504, "upstream_timeout"),
             (ApiError::SecretUnavailable, 503, "secret_unavailable"),
+            (ApiError::WebhookTooLarge, 413, "payload_too_large"),
+            (ApiError::InvalidSignature, 401, "invalid_signature"),
+            (ApiError::WebhookKeyUnavailable, 503, "webhook_key_unavailable"),
+            (ApiError::EventBusUnavailable, 503, "event_bus_unavailable"),
         ];
         for (error, status, code) in cases {
             let response = error.clone().into_response();

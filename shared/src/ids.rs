@@ -5,6 +5,35 @@ use std::fmt;
 
 const MAX_ID_LEN: usize = 128;
 
+/// Every webhook event VideoSDK sends (a room's `webhook.events` may name only these).
+pub const WEBHOOK_EVENT_TYPES: &[&str] = &[
+    "participant-joined",
+    "participant-left",
+    "session-started",
+    "session-ended",
+    "recording-starting",
+    "recording-started",
+    "recording-stopping",
+    "recording-stopped",
+    "recording-failed",
+    "livestream-starting",
+    "livestream-started",
+    "livestream-stopping",
+    "livestream-stopped",
+    "livestream-failed",
+    "hls-starting",
+    "hls-started",
+    "hls-playable",
+    "hls-stopping",
+    "hls-stopped",
+    "hls-failed",
+    "agent-session-starting",
+    "agent-session-started",
+    "agent-session-stopping",
+    "agent-session-stopped",
+    "agent-session-failed",
+];
+
 /// A room (meeting) id or custom room id: 1–128 characters from `A–Z a–z 0–9 - _ .`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RoomId(String);

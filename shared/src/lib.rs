@@ -18,6 +18,10 @@ pub mod livestream;
 pub mod net;
 pub mod policy;
 pub mod secret;
+pub mod signature;
+pub mod control;
+pub mod events;
+pub mod webhook;
 pub mod videosdk;
 
 pub use app::{State, Uses};
@@ -37,13 +41,13 @@ mod layering {
 
     /// Bottom to top.
     const LAYERS: &[&[&str]] = &[
-        &["credentials", "ids", "deadline", "net"],
+        &["credentials", "ids", "deadline", "net", "signature"],
         &["error", "claims"],
         &["config"],
         &["secret", "caller"],
-        &["videosdk", "policy", "client_api"],
+        &["videosdk", "policy", "client_api", "events"],
         &["http"],
-        &["livestream"],
+        &["livestream", "control", "webhook"],
         &["app"],
     ];
     /// Test support, above everything.

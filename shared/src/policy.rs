@@ -79,6 +79,24 @@ pub fn may_run_livestreams(caller: &Caller, config: &Config) -> Result<(), ApiEr
     }
 }
 
+/// Who may record a room, list its recordings and end its meeting: moderators when callers are
+/// signed in; anonymous callers only with `ANONYMOUS_ROOM_CONTROL=allow` (for local use).
+pub fn may_control_rooms(caller: &Caller, config: &Config) -> Result<(), ApiError> {
+    match caller {
+        Caller::Anonymous if config.anonymous_room_control => Ok(()),
+        Caller::Anonymous => Err(ApiError::Forbidden(
+            "Anonymous callers may not record rooms or end meetings. Sign in as a moderator (CALLER_AUTH=jwt); \
+             for local use only, the operator can set ANONYMOUS_ROOM_CONTROL=allow."
+                .into(),
+        )),
+        Caller::User { moderator: true, .. } => Ok(()),
+        Caller::User { moderator: false, .. } => Err(ApiError::Forbidden(format!(
+            "Only members of the \"{}\" group may record rooms or end meetings.",
+            config.moderator_group
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +159,18 @@ mod tests {
         let user = Caller::User { sub: "u".into(), moderator: false };
         assert!(may_run_livestreams(&moderator, &with(&[])).is_ok());
         assert_eq!(may_run_livestreams(&user, &opted_in).unwrap_err().code(), "forbidden");
+    }
+
+    #[test]
+    fn room_control_is_for_moderators_or_an_explicit_local_opt_in() {
+        let moderator = Caller::User { sub: "m".into(), moderator: true };
+        let user = Caller::User { sub: "u".into(), moderator: false };
+        assert!(may_control_rooms(&moderator, &config()).is_ok());
+        assert_eq!(may_control_rooms(&user, &config()).unwrap_err().code(), "forbidden");
+        assert_eq!(may_control_rooms(&Caller::Anonymous, &config()).unwrap_err().code(), "forbidden");
+        let opted_in = Config::from_lookup(|k| (k == "ANONYMOUS_ROOM_CONTROL").then(|| "allow".into())).unwrap();
+        assert!(may_control_rooms(&Caller::Anonymous, &opted_in).is_ok());
+        assert_eq!(may_control_rooms(&user, &opted_in).unwrap_err().code(), "forbidden");
     }
 
     #[test]

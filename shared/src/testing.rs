@@ -493,7 +493,7 @@ pub fn assert_crawler_token(request: &wiremock::Request, secret: &str) -> crate:
     .expect("the management token verifies with the secret")
     .claims;
     assert_eq!(claims.roles, Some(vec![crate::claims::Role::Crawler]));
-    assert_eq!(claims.version, 2);
+    assert_eq!(claims.version, Some(2));
     assert_eq!(claims.apikey, API_KEY);
     assert_eq!(claims.permissions, vec![crate::claims::Permission::AllowJoin, crate::claims::Permission::AllowMod]);
     claims

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use shared::client_api::{self, ClientRoute};
 use shared::http::{ApiError, Fields, ok, require_method, respond};
-use shared::ids::url_host;
+use shared::ids::{WEBHOOK_EVENT_TYPES, url_host};
 use shared::videosdk::rooms::{self, AutoCloseConfig, CreateRoom, Webhook};
 use shared::{State, caller};
 
@@ -26,7 +26,9 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 async fn create_room(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, &[Method::POST])?;
     let token = client_api::authenticate(req, &state.secrets).await?;
-    let body = parse(Fields::from_body(req)?)?;
+    let mut body = parse(Fields::from_body(req)?)?;
+    // A participant token's bearer is never a moderator.
+    subscribe_operator_webhook(&mut body, false, state, req)?;
     if let Some(bound) = token.room_id.as_deref()
         && body.custom_room_id.as_deref() != Some(bound)
     {
@@ -52,7 +54,8 @@ async fn create_room(state: &State, req: &Request) -> Result<Response<Body>, Api
 async fn create_meeting(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, &[Method::POST])?;
     let caller = caller::identify(req, &state.config)?;
-    let body = parse(Fields::from_body(req)?)?;
+    let mut body = parse(Fields::from_body(req)?)?;
+    subscribe_operator_webhook(&mut body, caller.is_moderator(), state, req)?;
     let room = rooms::create(state.videosdk()?, &state.secrets, &body).await?;
     shared::tracing::info!(caller = ?caller.audit_name(), room_id = ?room.room_id, "created a room");
     Ok(ok(&json!({
@@ -64,28 +67,35 @@ async fn create_meeting(state: &State, req: &Request) -> Result<Response<Body>, 
     })))
 }
 
-const WEBHOOK_EVENTS: &[&str] = &[
-    "participant-joined",
-    "participant-left",
-    "session-started",
-    "session-ended",
-    "recording-starting",
-    "recording-started",
-    "recording-stopping",
-    "recording-stopped",
-    "recording-failed",
-    "livestream-starting",
-    "livestream-started",
-    "livestream-stopping",
-    "livestream-stopped",
-    "livestream-failed",
-    "hls-starting",
-    "hls-started",
-    "hls-playable",
-    "hls-stopping",
-    "hls-stopped",
-    "hls-failed",
-];
+/// Rooms created here report to the operator's webhook (`WEBHOOK_URL`). A caller's own
+/// `webhook` or `autoCloseConfig` is taken only from a moderator, and only when no operator
+/// webhook is configured: otherwise whoever creates a room first would hear its events.
+fn subscribe_operator_webhook(
+    body: &mut CreateRoom,
+    moderator: bool,
+    state: &State,
+    req: &Request,
+) -> Result<(), ApiError> {
+    let operator = state.config.webhook_url_for(caller::domain_name(req)).map_err(|e| {
+        shared::tracing::error!(variable = e.variable, cause = %e, "cannot derive the webhook URL");
+        ApiError::Misconfigured
+    })?;
+    let own = [("webhook", body.webhook.is_some()), ("autoCloseConfig", body.auto_close_config.is_some())];
+    if let Some((field, _)) = own.iter().find(|(_, given)| *given) {
+        if operator.is_some() {
+            return Err(ApiError::Forbidden(format!(
+                "{field} is set by this server: rooms report to the operator's webhook. Omit {field}."
+            )));
+        }
+        if !moderator {
+            return Err(ApiError::Forbidden(format!("Only moderators may set {field}.")));
+        }
+    }
+    if let Some(end_point) = operator {
+        body.webhook = Some(Webhook { end_point, events: Some(state.config.webhook_events.clone()) });
+    }
+    Ok(())
+}
 
 fn parse(mut fields: Fields) -> Result<CreateRoom, ApiError> {
     // Older client apps send their own token and the discontinued region: accepted, never forwarded.
@@ -111,7 +121,7 @@ fn webhook(mut fields: Fields) -> Result<Webhook, ApiError> {
             items
                 .into_iter()
                 .map(|v| match v {
-                    Value::String(s) if WEBHOOK_EVENTS.contains(&s.as_str()) => Ok(s),
+                    Value::String(s) if WEBHOOK_EVENT_TYPES.contains(&s.as_str()) => Ok(s),
                     other => Err(ApiError::invalid(
                         "webhook.events",
                         format!("webhook.events: {other} is not a VideoSDK webhook event."),

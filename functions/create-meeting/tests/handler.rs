@@ -26,7 +26,8 @@ fn post(body: Value) -> Event {
 async fn creates_a_room_forwarding_only_whitelisted_fields() {
     let fake = FakeVideoSdk::start().await;
     fake.on("POST", "/v2/rooms", room_reply()).await;
-    let state = fake.state(&[("CALLER_AUTH", "none")]).await;
+    // A moderator, with no operator webhook configured, may set webhook and autoCloseConfig.
+    let state = fake.state(&[]).await;
     let request = post(json!({
         "customRoomId": "weekly-standup",
         "webhook": {"endPoint": "https://hooks.example.com/videosdk", "events": ["session-ended", "participant-joined"]},
@@ -34,7 +35,8 @@ async fn creates_a_room_forwarding_only_whitelisted_fields() {
         "geoFence": "eu001",
         "token": "client-token-must-not-travel",
         "region": "sg001"
-    }));
+    }))
+    .user("mod-1", Some("[videosdk-moderators]"));
     let response = create_meeting::handler(state, request.request()).await;
     let body = body_json(&response);
     assert_eq!(response.status(), 200, "{body}");
@@ -180,6 +182,7 @@ async fn a_401_after_rotation_rereads_the_secret_and_retries_once() {
         config: base.config.clone(),
         secrets,
         videosdk: Some(shared::videosdk::VideoSdk::new(&base.config).unwrap()),
+        webhooks: None,
     });
     moto.put_secret("videosdk/rotating", r#"{"apiKey": "test-api-key", "secret": "new-secret-value"}"#).await;
 
@@ -252,6 +255,7 @@ async fn every_wait_ends_before_the_invocation_s_deadline() {
         proxy.set(Fault::Hang);
         let state = shared::testing::leak(shared::State {
             videosdk: Some(shared::videosdk::VideoSdk::new(&config).unwrap()),
+            webhooks: None,
             config,
             secrets,
         });
@@ -261,4 +265,80 @@ async fn every_wait_ends_before_the_invocation_s_deadline() {
         assert_eq!(body["error"]["code"], code, "{name}: {body}");
         assert!(took < left, "{name}: answered after {took:?}, past the invocation's deadline");
     }
+}
+
+const OPERATOR_HOOK: &str = "https://hooks.operator.example.com/videosdk-webhook";
+
+#[tokio::test]
+async fn rooms_subscribe_the_operator_s_webhook() {
+    let default_events: Vec<&str> = shared::config::DEFAULT_WEBHOOK_EVENTS.split(',').collect();
+    let cases: Vec<(&str, Vec<(&str, &str)>, Event, Value)> = vec![
+        (
+            "WEBHOOK_URL, default events",
+            vec![("CALLER_AUTH", "none"), ("WEBHOOK_URL", OPERATOR_HOOK)],
+            post(json!({"customRoomId": "weekly-standup"})),
+            json!({"customRoomId": "weekly-standup",
+                   "webhook": {"endPoint": OPERATOR_HOOK, "events": default_events}}),
+        ),
+        (
+            "WEBHOOK_EVENTS",
+            vec![("WEBHOOK_URL", OPERATOR_HOOK), ("WEBHOOK_EVENTS", "recording-stopped, session-ended")],
+            post(json!({})).user("user-1", None),
+            json!({"webhook": {"endPoint": OPERATOR_HOOK, "events": ["recording-stopped", "session-ended"]}}),
+        ),
+        (
+            "{domainName} is the request's own API Gateway domain",
+            vec![("CALLER_AUTH", "none"), ("WEBHOOK_URL", "https://{domainName}/videosdk-webhook")],
+            post(json!({})),
+            json!({"webhook": {"endPoint": "https://api-id.execute-api.us-east-1.amazonaws.com/videosdk-webhook",
+                               "events": default_events}}),
+        ),
+        (
+            "the apps' POST /v2/rooms too",
+            vec![("WEBHOOK_URL", OPERATOR_HOOK)],
+            Event::post("/v2/rooms").header("Authorization", &shared::testing::participant_token(|_| {})),
+            json!({"webhook": {"endPoint": OPERATOR_HOOK, "events": default_events}}),
+        ),
+    ];
+    for (name, vars, event, forwarded) in cases {
+        let fake = FakeVideoSdk::start().await;
+        fake.on("POST", "/v2/rooms", room_reply()).await;
+        let state = fake.state(&vars).await;
+        let response = create_meeting::handler(state, event.request()).await;
+        assert_eq!(response.status(), 200, "{name}: {}", body_json(&response));
+        assert_eq!(request_json(&fake.only_request().await), forwarded, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_caller_s_own_webhook_or_auto_close_is_refused_unless_a_moderator_and_no_operator_webhook() {
+    let hook = json!({"webhook": {"endPoint": "https://attacker.example.com/hook"}});
+    let close = json!({"autoCloseConfig": {"type": "session-ends", "duration": 5}});
+    let moderator = |e: Event| e.user("mod-1", Some("[videosdk-moderators]"));
+    let token = shared::testing::participant_token(|_| {});
+    let cases: Vec<(&str, Vec<(&str, &str)>, Event)> = vec![
+        ("anonymous webhook", vec![("CALLER_AUTH", "none")], post(hook.clone())),
+        ("anonymous autoCloseConfig", vec![("CALLER_AUTH", "none")], post(close.clone())),
+        ("signed-in non-moderator", vec![], post(hook.clone()).user("user-1", Some("[staff]"))),
+        ("moderator, operator webhook set", vec![("WEBHOOK_URL", OPERATOR_HOOK)], moderator(post(hook.clone()))),
+        ("moderator autoClose, operator webhook set", vec![("WEBHOOK_URL", OPERATOR_HOOK)], moderator(post(close))),
+        ("participant token", vec![], Event::post("/v2/rooms").header("Authorization", &token).json(hook.clone())),
+    ];
+    for (name, vars, event) in cases {
+        let body = assert_refused_before_upstream(create_meeting::handler, &vars, name, &event, 403, "forbidden").await;
+        println!("{name}: {}", body["error"]["message"]);
+    }
+}
+
+#[tokio::test]
+async fn a_domain_placeholder_without_a_domain_is_a_configuration_error_not_a_room_without_its_webhook() {
+    let mut event = post(json!({})).to_json();
+    event["requestContext"].as_object_mut().unwrap().remove("domainName");
+    let fake = FakeVideoSdk::start().await;
+    let state = fake.state(&[("CALLER_AUTH", "none"), ("WEBHOOK_URL", "https://{domainName}/videosdk-webhook")]).await;
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let response = create_meeting::handler(state, request).await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(body_json(&response)["error"]["code"], "configuration_error");
+    assert!(fake.requests().await.is_empty());
 }

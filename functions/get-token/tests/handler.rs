@@ -156,7 +156,7 @@ async fn anonymous_get_with_nothing_gets_a_default_token() {
     let claims = decode(body["token"].as_str().unwrap());
     assert_eq!(claims.apikey, API_KEY);
     assert_eq!(claims.permissions, vec![shared::claims::Permission::AllowJoin]);
-    assert_eq!(claims.version, 2);
+    assert_eq!(claims.version, Some(2));
     assert_eq!(claims.roles, Some(vec![shared::claims::Role::Rtc]));
     assert_eq!(claims.room_id, None);
     assert_eq!(claims.participant_id, None);
@@ -253,7 +253,7 @@ async fn role_less_mode_issues_tokens_without_roles() {
     assert_eq!(status, 200);
     let claims = decode(body["token"].as_str().unwrap());
     assert_eq!(claims.roles, None);
-    assert_eq!(claims.version, 2);
+    assert_eq!(claims.version, Some(2));
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ fn state(moto: &Moto, id: &str, refresh_after: Duration, retry_after: Duration) 
         config: config(&[("CALLER_AUTH", "none"), ("VIDEOSDK_SECRET_ID", id)]),
         secrets: SecretStore::secrets_manager(moto.client(), id.to_owned(), refresh_after, retry_after),
         videosdk: None,
+        webhooks: None,
     }
 }
 
@@ -160,6 +161,7 @@ fn proxied(proxy: &FaultProxy, id: &str, refresh_after: Duration) -> &'static St
         config: config(&[("CALLER_AUTH", "none"), ("VIDEOSDK_SECRET_ID", id)]),
         secrets: SecretStore::secrets_manager(proxy.client(), id.to_owned(), refresh_after, Duration::ZERO),
         videosdk: None,
+        webhooks: None,
     })
 }
 

@@ -6,8 +6,10 @@
 
 pub mod hls;
 pub mod livestreams;
+pub mod recordings;
 pub mod rooms;
 pub mod sessions;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -128,9 +130,36 @@ impl VideoSdk {
         scrub: &[&str],
         remap: fn(u16, &str) -> Option<ApiError>,
     ) -> Result<T, ApiError> {
-        let url = self.url(path);
         let body = body.map(serde_json::to_vec).transpose().map_err(|_| ApiError::Internal)?;
-        // The call's budget, cut short by the request's own deadline; secret reads count too.
+        let reply = self.exchange(secrets, method, path, body).await?;
+        let value = reply.into_result(scrub, remap)?;
+        serde_json::from_value(value).map_err(|e| {
+            tracing::warn!(cause = %e, "VideoSDK answered with an unexpected shape");
+            ApiError::UpstreamError("VideoSDK answered with an unexpected body.".into())
+        })
+    }
+
+    /// A GET whose successful answer is returned as the raw body (JSON or not); refusals map as
+    /// for [`Self::call`].
+    pub async fn get_raw(&self, secrets: &SecretStore, path: &[Segment<'_>]) -> Result<Vec<u8>, ApiError> {
+        let reply = self.exchange(secrets, Method::GET, path, None).await?;
+        if reply.status.is_success() {
+            return Ok(reply.body);
+        }
+        reply.into_result(&[], |_, _| None).map(|_| Vec::new())
+    }
+
+    /// Sends one call with the management token, within the call's budget (cut short by the
+    /// request's own deadline; secret reads count too), re-reading the secret once when
+    /// VideoSDK refuses the token.
+    async fn exchange(
+        &self,
+        secrets: &SecretStore,
+        method: Method,
+        path: &[Segment<'_>],
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, ApiError> {
+        let url = self.url(path);
         let deadline = crate::deadline::within(self.total_timeout);
         crate::deadline::scope(deadline, async {
             let credentials = secrets.current().await?;
@@ -146,11 +175,7 @@ impl VideoSdk {
                 let token = self.management_token(&credentials, true).await?;
                 reply = self.send(&method, &url, body.as_deref(), &token, deadline).await?;
             }
-            let value = reply.into_result(scrub, remap)?;
-            serde_json::from_value(value).map_err(|e| {
-                tracing::warn!(cause = %e, "VideoSDK answered with an unexpected shape");
-                ApiError::UpstreamError("VideoSDK answered with an unexpected body.".into())
-            })
+            Ok(reply)
         })
         .await
     }

@@ -66,3 +66,10 @@ pub(crate) fn unknown_room(status: u16, message: &str) -> Option<ApiError> {
     let message = if message.is_empty() { "no such room" } else { message };
     matches!(status, 400 | 402 | 404).then(|| ApiError::NotFound(format!("VideoSDK: {message}")))
 }
+
+/// `POST /v2/rooms/deactivate {"roomId"}`: the room starts no new sessions.
+pub async fn deactivate(api: &VideoSdk, secrets: &SecretStore, id: &RoomId) -> Result<(), ApiError> {
+    let body = super::livestreams::EndStream::new(id);
+    let path = [Segment::Fixed("v2/rooms/deactivate")];
+    api.call::<serde_json::Value>(secrets, Method::POST, &path, Some(&body), &[]).await.map(drop)
+}

@@ -60,3 +60,9 @@ pub async fn list(
     }
     api.call_remapped(secrets, Method::GET, &path, None::<&()>, &[], super::rooms::unknown_room).await
 }
+
+/// `POST /v2/sessions/end {"roomId"}`: ends the room's live session; everyone is disconnected.
+pub async fn end(api: &VideoSdk, secrets: &SecretStore, room: &RoomId) -> Result<(), ApiError> {
+    let body = super::livestreams::EndStream::new(room);
+    api.call::<Value>(secrets, Method::POST, &[Segment::Fixed("v2/sessions/end")], Some(&body), &[]).await.map(drop)
+}

@@ -1,0 +1,6 @@
+//! `end-meeting` Lambda: INIT, then serve.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::app::run(shared::Uses::VideoSdkApi, end_meeting::handler).await
+}

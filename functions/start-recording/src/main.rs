@@ -1,0 +1,6 @@
+//! `start-recording` Lambda: INIT, then serve.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::app::run(shared::Uses::VideoSdkApi, start_recording::handler).await
+}

@@ -1,0 +1,6 @@
+//! `videosdk-webhook` Lambda: INIT, then serve.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::app::run(shared::Uses::Webhooks, videosdk_webhook::handler).await
+}
