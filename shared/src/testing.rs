@@ -896,3 +896,41 @@ where
     let response = crate::app::serve(state, with_deadline(event, left), &handler).await;
     (response.status().as_u16(), body_json(&response), started.elapsed())
 }
+
+/// An EventBridge client for a local endpoint (moto, or a [`FaultProxy`] in front of it).
+pub fn eventbridge_client(endpoint: &str) -> aws_sdk_eventbridge::Client {
+    use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_eventbridge::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .http_client(crate::net::aws_http_client(Duration::from_secs(2)).expect("HTTP client"))
+        .timeout_config(
+            aws_sdk_eventbridge::config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .build(),
+        )
+        .build();
+    aws_sdk_eventbridge::Client::from_conf(config)
+}
+
+/// The state `videosdk-webhook` builds at INIT, for `vars`, with `bus` as its event bus (an
+/// EventBridge client for a local endpoint) instead of the one `EVENT_BUS_NAME` would build.
+pub async fn webhook_state(vars: &[(&str, &str)], bus: Option<crate::events::EventBus>) -> &'static State {
+    let mut state = state(Uses::Webhooks, vars).await;
+    if let (Some(hooks), Some(bus)) = (state.webhooks.as_mut(), bus) {
+        hooks.bus = Some(bus);
+        hooks.bus_broken = false;
+    }
+    leak(state)
+}
+
+/// A webhook delivery event: `body` as sent, with `signature` as its `videosdk-signature`.
+pub fn webhook_event(body: &str, signature: Option<&str>) -> Event {
+    let event = Event::post("/videosdk-webhook").body(body);
+    match signature {
+        Some(s) => event.header("videosdk-signature", s),
+        None => event,
+    }
+}

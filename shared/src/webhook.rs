@@ -155,7 +155,7 @@ pub async fn publish(delivery: &Delivery, bus: Option<&EventBus>) -> Result<(), 
         tracing::info!(
             webhook_type = ?delivery.webhook_type,
             id = %delivery.id,
-            room_id = ?delivery.room_id,
+            room_id = ?delivery.room_id.as_deref().unwrap_or("none"),
             "verified webhook (EVENT_BUS_NAME is unset: logged, not published)"
         );
         return Ok(());
@@ -165,7 +165,7 @@ pub async fn publish(delivery: &Delivery, bus: Option<&EventBus>) -> Result<(), 
             tracing::info!(
                 webhook_type = ?delivery.webhook_type,
                 id = %delivery.id,
-                room_id = ?delivery.room_id,
+                room_id = ?delivery.room_id.as_deref().unwrap_or("none"),
                 bus = bus.name(),
                 "published a verified webhook"
             );
