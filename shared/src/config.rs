@@ -226,9 +226,10 @@ impl Config {
             };
             check_https_or_loopback("WEBHOOK_URL", &concrete)?;
         }
-        let webhook_events: Vec<String> = split_list(&get("WEBHOOK_EVENTS").unwrap_or_else(|| DEFAULT_WEBHOOK_EVENTS.into()))
-            .map(str::to_owned)
-            .collect();
+        let webhook_events: Vec<String> =
+            split_list(&get("WEBHOOK_EVENTS").unwrap_or_else(|| DEFAULT_WEBHOOK_EVENTS.into()))
+                .map(str::to_owned)
+                .collect();
         if let Some(e) = webhook_events.iter().find(|e| !WEBHOOK_EVENT_TYPES.contains(&e.as_str())) {
             return Err(invalid("WEBHOOK_EVENTS", &format!("{e:?} is not a VideoSDK webhook event")));
         }
@@ -242,8 +243,7 @@ impl Config {
             .map_err(|e| invalid("VIDEOSDK_WEBHOOK_PUBLIC_KEY", &e.to_string()))?;
         let event_bus_name = get("EVENT_BUS_NAME");
         if let Some(name) = &event_bus_name {
-            let ok = name.len() <= 1600
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-:".contains(&b));
+            let ok = name.len() <= 1600 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-:".contains(&b));
             if !ok {
                 return Err(invalid("EVENT_BUS_NAME", "must be an EventBridge bus name or ARN"));
             }

@@ -37,6 +37,12 @@ const FIELDS: &[&str] = &[
     "region",
     "page",
     "perPage",
+    "sessionId",
+    "transcription",
+    "deactivate",
+    "webhookUrl",
+    "awsDirPath",
+    "dirPath",
 ];
 
 /// Text that is often almost valid: ids, permissions, URLs, dots, encodings, controls, unicode.
@@ -93,6 +99,9 @@ fn near_valid_body() -> impl Strategy<Value = Option<String>> {
         json!({"customRoomId": "standup", "webhook": {"endPoint": "https://h.example.com/w", "events": ["session-ended"]},
                "autoCloseConfig": {"type": "session-end-and-deactivate", "duration": 30}, "geoFence": "eu001"}),
         json!({"meetingId": "abcd-efgh-ijkl"}),
+        json!({"roomId": "abcd-efgh-ijkl", "config": {"mode": "audio"},
+               "transcription": {"enabled": true, "summary": {"enabled": true, "prompt": "p"}}}),
+        json!({"roomId": "abcd-efgh-ijkl", "deactivate": true}),
     ];
     (prop::sample::select(templates.to_vec()), field_name(), prop::option::of(json_value())).prop_map(
         |(mut body, field, value)| {
@@ -146,8 +155,10 @@ fn event(prefixes: &'static [&'static str]) -> impl Strategy<Value = Event> {
         1 => "Bearer [ -~]{0,40}".prop_map(Some),
     ];
     let claims = prop::option::of((prop::option::of(text()), prop::option::of(text())));
-    (method, prefix, segments, path_param, query(), body(), auth, claims).prop_map(
-        |(method, prefix, segments, param, query, body, auth, claims)| {
+    let iam =
+        prop::option::of(prop_oneof![Just("arn:aws:sts::123456789012:assumed-role/agent/i-1".to_owned()), text()]);
+    (method, prefix, segments, path_param, query(), body(), auth, (claims, iam)).prop_map(
+        |(method, prefix, segments, param, query, body, auth, (claims, iam))| {
             let mut path = prefix.to_owned();
             for s in &segments {
                 path.push('/');
@@ -172,6 +183,9 @@ fn event(prefixes: &'static [&'static str]) -> impl Strategy<Value = Event> {
                     c.insert("cognito:groups".into(), json!(g));
                 }
                 event = event.claims(Value::Object(c));
+            }
+            if let Some(arn) = iam {
+                event = event.iam(&arn);
             }
             event
         },
@@ -208,7 +222,16 @@ fn check_upstream(request: &wiremock::Request, allowed_hosts: &[&str]) -> Result
         ("GET", p) if p.starts_with("/v2/hls/") && p.ends_with("/active") => {
             room(&p["/v2/hls/".len()..p.len() - "/active".len()])
         }
-        ("POST", "/v2/livestreams/end" | "/v2/hls/end") => keys(&["roomId"]).and_then(|_| body_room()),
+        (
+            "POST",
+            "/v2/livestreams/end" | "/v2/hls/end" | "/v2/recordings/end" | "/v2/sessions/end" | "/v2/rooms/deactivate",
+        ) => keys(&["roomId"]).and_then(|_| body_room()),
+        // No state here configures WEBHOOK_URL or RECORDING_DIR_PATH: neither may be sent.
+        ("POST", "/v2/recordings/start") => keys(&["roomId", "config", "transcription"]).and_then(|_| body_room()),
+        ("GET", "/v2/recordings") => {
+            let id = request.url.query_pairs().find(|(k, _)| k == "roomId").map(|(_, v)| v.into_owned());
+            room(&id.unwrap_or_default())
+        }
         ("POST", "/v2/hls/start") => keys(&["roomId", "config", "templateUrl"]).and_then(|_| body_room()),
         ("POST", "/v2/livestreams/start") => {
             keys(&["roomId", "outputs", "config", "templateUrl"]).and_then(|_| body_room())?;
@@ -315,6 +338,11 @@ async fn mount(fake: &FakeVideoSdk) {
         ("POST", "/v2/hls/start", hls.clone()),
         ("POST", "/v2/hls/end", json!({})),
         ("GET", "/v2/sessions/", json!({"data": [], "pageInfo": {"currentPage": 1}})),
+        ("POST", "/v2/recordings/start", json!("Recording started")),
+        ("POST", "/v2/recordings/end", json!("Recording stopped")),
+        ("GET", "/v2/recordings", json!({"data": [{"id": "r", "file": {"fileUrl": "https://f/x.mp4"}}]})),
+        ("POST", "/v2/sessions/end", json!("Session ended")),
+        ("POST", "/v2/rooms/deactivate", json!({"disabled": true})),
     ] {
         fake.on(method, path, wiremock::ResponseTemplate::new(200).set_body_json(answer)).await;
     }
@@ -325,4 +353,89 @@ async fn mount(fake: &FakeVideoSdk) {
             .mount(&fake.server)
             .await;
     }
+}
+
+/// Fuzzes `videosdk-webhook`: arbitrary bodies (verified or not), signature headers and methods
+/// never panic and never answer 5xx, and a delivery is accepted (and so published) only when
+/// its signature verifies over the exact bytes and the body is an object with a string
+/// `webhookType`.
+pub fn fuzz_webhook<H, F>(handler: H)
+where
+    H: Fn(&'static State, Request) -> F,
+    F: std::future::Future<Output = Response<Body>>,
+{
+    use crate::signature::{PublicKey, Signer};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let signer = Signer::generate();
+    let other = Signer::generate();
+    let pem = signer.public_key_pem();
+    let state = runtime.block_on(crate::testing::webhook_state(&[("VIDEOSDK_WEBHOOK_PUBLIC_KEY", pem.as_str())], None));
+    let key = PublicKey::from_pem(&pem).expect("the key");
+    let webhook_body = prop_oneof![
+        2 => (prop::sample::select(crate::ids::WEBHOOK_EVENT_TYPES), json_value())
+            .prop_map(|(t, data)| json!({"webhookType": t, "data": data}).to_string()),
+        2 => json_value().prop_map(|v| v.to_string()),
+        1 => body().prop_map(Option::unwrap_or_default),
+        1 => any::<Vec<u8>>().prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+    ];
+    // 0: none, 1: valid, 2: valid for other bytes, 3: another key, 4: arbitrary text.
+    let strategy =
+        (webhook_body, 0u8..5, "[ -~]{0,60}", prop::sample::select(&["POST", "POST", "GET", "PUT"][..]), any::<bool>());
+    let seconds: Option<u64> = std::env::var("FUZZ_SECONDS").ok().and_then(|s| s.parse().ok());
+    let cases: u32 = std::env::var("FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
+    let started = Instant::now();
+    let total = std::cell::Cell::new(0u64);
+    let accepted = std::cell::Cell::new(0u64);
+    loop {
+        let mut runner = TestRunner::new(RunnerConfig { cases, failure_persistence: None, ..RunnerConfig::default() });
+        let result = runner.run(&strategy, |(body, how, text, method, base64)| {
+            let header = match how {
+                0 => None,
+                1 => Some(signer.sign(body.as_bytes())),
+                2 => Some(signer.sign(format!("{body} ").as_bytes())),
+                3 => Some(other.sign(body.as_bytes())),
+                _ => Some(text),
+            };
+            let mut event = Event::new(method, "/videosdk-webhook");
+            event = if base64 {
+                use base64::Engine;
+                event.base64_body(&base64::engine::general_purpose::STANDARD.encode(&body))
+            } else {
+                event.body(&body)
+            };
+            if let Some(h) = &header {
+                event = event.header("videosdk-signature", h);
+            }
+            let response = runtime.block_on(handler(state, event.request()));
+            let status = response.status().as_u16();
+            total.set(total.get() + 1);
+            if status >= 500 {
+                return Err(TestCaseError::fail(format!("{status} for {:?}", event.to_json())));
+            }
+            let verified = key.verify(body.as_bytes(), header.as_deref()).is_ok();
+            let well_formed = serde_json::from_str::<Value>(&body).ok().is_some_and(|v| v["webhookType"].is_string());
+            let should_accept =
+                method == "POST" && verified && well_formed && body.len() <= crate::webhook::MAX_WEBHOOK_BYTES;
+            if (status == 200) != should_accept {
+                return Err(TestCaseError::fail(format!("{status} (verified {verified}) for {:?}", event.to_json())));
+            }
+            if status == 200 {
+                accepted.set(accepted.get() + 1);
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("videosdk-webhook: {e}");
+        }
+        match seconds {
+            Some(s) if started.elapsed() < Duration::from_secs(s) => continue,
+            _ => break,
+        }
+    }
+    println!(
+        "fuzz videosdk-webhook: {} cases in {:.1?}, {} accepted (all validly signed), 0 failures",
+        total.get(),
+        started.elapsed(),
+        accepted.get()
+    );
 }

@@ -181,8 +181,9 @@ mod tests {
 
     #[test]
     fn the_development_key_pair_signs_what_its_public_half_verifies() {
-        let signer = Signer::from_pkcs8_pem(include_str!("../../dev/videosdk-standin/keys/dev-webhook-private-key.pem"))
-            .expect("the committed development key");
+        let signer =
+            Signer::from_pkcs8_pem(include_str!("../../dev/videosdk-standin/keys/dev-webhook-private-key.pem"))
+                .expect("the committed development key");
         let public = include_str!("../../dev/videosdk-standin/keys/dev-webhook-public-key.pem");
         assert_eq!(signer.public_key_pem(), public);
         let key = PublicKey::from_pem(public).unwrap();

@@ -37,6 +37,7 @@ pub struct Event {
     body: Option<String>,
     base64: bool,
     claims: Option<Map<String, Value>>,
+    iam: Option<String>,
     path_parameters: Map<String, Value>,
     headers: Map<String, Value>,
 }
@@ -50,6 +51,7 @@ impl Event {
             body: None,
             base64: false,
             claims: None,
+            iam: None,
             path_parameters: Map::new(),
             headers: Map::new(),
         }
@@ -88,6 +90,12 @@ impl Event {
     /// JWT authorizer claims (every value a string, as API Gateway delivers them).
     pub fn claims(mut self, claims: Value) -> Event {
         self.claims = claims.as_object().cloned();
+        self
+    }
+
+    /// An IAM principal, as API Gateway delivers it for a route authorized with `AWS_IAM`.
+    pub fn iam(mut self, user_arn: &str) -> Event {
+        self.iam = Some(user_arn.to_owned());
         self
     }
 
@@ -132,6 +140,10 @@ impl Event {
         });
         if let Some(claims) = &self.claims {
             context["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+        }
+        if let Some(arn) = &self.iam {
+            context["authorizer"] = json!({"iam": {"accountId": "123456789012", "userArn": arn,
+                                                   "callerId": "AROAEXAMPLE:session"}});
         }
         let mut event = json!({
             "version": "2.0",
@@ -932,5 +944,19 @@ pub fn webhook_event(body: &str, signature: Option<&str>) -> Event {
     match signature {
         Some(s) => event.header("videosdk-signature", s),
         None => event,
+    }
+}
+
+/// One refusal case: name, configuration, the event, and the expected status and `error.code`.
+pub type Refusal<'a> = (&'a str, &'a [(&'a str, &'a str)], Event, u16, &'a str);
+
+/// [`assert_refused_before_upstream`] for each case.
+pub async fn assert_all_refused<H, F>(handler: H, cases: Vec<Refusal<'_>>)
+where
+    H: Fn(&'static State, Request) -> F + Copy,
+    F: std::future::Future<Output = Response<Body>>,
+{
+    for (name, vars, event, status, code) in cases {
+        assert_refused_before_upstream(handler, vars, name, &event, status, code).await;
     }
 }

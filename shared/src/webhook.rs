@@ -136,7 +136,12 @@ pub fn verify(req: &Request, key: &PublicKey, now: SystemTime) -> Result<Deliver
         .map_err(|_| ApiError::MalformedJson("The webhook body is not valid JSON.".into()))?;
     let webhook_type = match value.get("webhookType") {
         Some(Value::String(t)) if (1..=128).contains(&t.len()) && !t.chars().any(char::is_control) => t.clone(),
-        _ => return Err(ApiError::invalid("webhookType", "The webhook body must be a JSON object with a string webhookType.")),
+        _ => {
+            return Err(ApiError::invalid(
+                "webhookType",
+                "The webhook body must be a JSON object with a string webhookType.",
+            ));
+        }
     };
     let data = value.get("data").cloned().unwrap_or(Value::Null);
     let room_id = ["meetingId", "roomId"]

@@ -5,7 +5,13 @@
 //!
 //! For `make dev` and the end-to-end tests only; it is never deployed.
 //! `GET /_standin/requests` lists what it received, for tests to assert on;
-//! `POST /_standin/join {"roomId"}` starts a session in a room, as a participant joining would.
+//! `POST /_standin/join {"roomId"}` starts a session in a room, as a participant joining would;
+//! `GET /_standin/webhooks` lists the webhooks it sent.
+//!
+//! Like VideoSDK, it signs webhooks (RSA-SHA256, header `videosdk-signature`) and sends them to
+//! a room's `webhook.endPoint` (session started and ended, recording started and stopped) and to
+//! a recording's own `webhookUrl`, over plain HTTP (local endpoints), from a thread of their own.
+//! Its key is the committed development key in `keys/`, served at `GET /v2/public/rsa-public-key`.
 //!
 //! It serves HTTP/1.1 with the standard library alone (a thread per connection) and depends only
 //! on crates the functions use, with their features: `make dev` builds it in the functions' own
@@ -18,6 +24,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
 mod http;
+mod outbox;
 
 pub use http::Server;
 use http::{Reply, Request};
@@ -36,13 +43,26 @@ struct Rooms {
     hls_live: HashMap<String, String>,
     /// Room id → its sessions, oldest first.
     sessions: HashMap<String, Vec<Value>>,
+    /// Room id → the running recording's `{sessionId, webhookUrl, awsDirPath}`.
+    recording: HashMap<String, Value>,
+    /// Finished recordings, oldest first.
+    recordings: Vec<Value>,
     received: Vec<Value>,
+    /// Webhooks to send once the request is answered: `(url, body)`.
+    outbox: Vec<(String, String)>,
 }
 
 struct Standin {
     credentials: Credentials,
     rooms: Mutex<Rooms>,
+    signer: shared::signature::Signer,
+    sent: Arc<Mutex<Vec<Value>>>,
 }
+
+/// The development webhook key (obviously not VideoSDK's); `events/videosdk-webhook*.json` are
+/// signed with it.
+pub const DEV_PRIVATE_KEY: &str = include_str!("../keys/dev-webhook-private-key.pem");
+pub const DEV_PUBLIC_KEY: &str = include_str!("../keys/dev-webhook-public-key.pem");
 
 /// Starts the stand-in on `listener` (a free port on 127.0.0.1 when `None`); it serves until
 /// the returned [`Server`] is dropped.
@@ -51,8 +71,22 @@ pub fn start(credentials: Credentials, listener: Option<std::net::TcpListener>) 
         Some(l) => l,
         None => std::net::TcpListener::bind(("127.0.0.1", 0))?,
     };
-    let standin = Arc::new(Standin { credentials, rooms: Mutex::new(Rooms::default()) });
-    Server::start(listener, move |request| standin.respond(request))
+    let signer = shared::signature::Signer::from_pkcs8_pem(DEV_PRIVATE_KEY)
+        .ok_or_else(|| std::io::Error::other("the development webhook key does not parse"))?;
+    let standin = Arc::new(Standin {
+        credentials,
+        rooms: Mutex::new(Rooms::default()),
+        signer,
+        sent: Arc::new(Mutex::new(Vec::new())),
+    });
+    Server::start(listener, move |request| {
+        let (reply, outbox) = standin.respond(request);
+        for (url, body) in outbox {
+            let signature = standin.signer.sign(body.as_bytes());
+            outbox::send(url, body, signature, standin.sent.clone());
+        }
+        reply
+    })
 }
 
 fn message(status: u16, text: &str) -> Reply {
@@ -60,12 +94,22 @@ fn message(status: u16, text: &str) -> Reply {
 }
 
 impl Standin {
-    fn respond(&self, request: &Request) -> Reply {
+    /// The reply, and the webhooks the request set off.
+    fn respond(&self, request: &Request) -> (Reply, Vec<(String, String)>) {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        let reply = self.answer(request, &mut rooms);
+        (reply, std::mem::take(&mut rooms.outbox))
+    }
+
+    fn answer(&self, request: &Request, rooms: &mut Rooms) -> Reply {
         let path = request.path.clone();
         let method = request.method.clone();
-        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
         if method == "GET" && path == "/_standin/requests" {
             return Reply::json(200, &Value::Array(rooms.received.clone()));
+        }
+        if method == "GET" && path == "/_standin/webhooks" {
+            let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            return Reply::json(200, &Value::Array(sent));
         }
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         if method == "POST" && path == "/_standin/join" {
@@ -101,6 +145,11 @@ impl Standin {
                 }
             }
             ("POST", "/v2/rooms/deactivate") => rooms.deactivate(&body),
+            ("GET", "/v2/public/rsa-public-key") => Reply::json(200, &json!({"publicKey": DEV_PUBLIC_KEY})),
+            ("POST", "/v2/recordings/start") => rooms.start_recording(&body),
+            ("POST", "/v2/recordings/end") => rooms.end_recording(&body),
+            ("GET", "/v2/recordings") => rooms.list_recordings(request),
+            ("POST", "/v2/sessions/end") => rooms.end_session(&body),
             ("POST", "/v2/livestreams/start") => rooms.start_rtmp(&body),
             ("POST", "/v2/livestreams/end") => rooms.end(&body, false),
             ("POST", "/v2/hls/start") => rooms.start_hls(&body),
@@ -219,7 +268,131 @@ impl Rooms {
             "links": {"get_room": format!("/v2/rooms/{room_id}"), "get_session": format!("/v2/sessions/{id}")},
         });
         sessions.push(session.clone());
+        self.notify(room, "session-started", json!({"meetingId": room_id, "sessionId": id}), None);
         session
+    }
+
+    /// Queues `webhook_type` for the room's webhook (when it subscribes to it) and for `also`
+    /// (a recording's own `webhookUrl`), once each.
+    fn notify(&mut self, room: &Value, webhook_type: &str, data: Value, also: Option<&str>) {
+        let body = json!({"webhookType": webhook_type, "data": data}).to_string();
+        let hook = &room["webhook"];
+        let subscribed = hook["events"].as_array().is_none_or(|e| e.iter().any(|t| t == webhook_type));
+        let mut urls: Vec<String> = Vec::new();
+        if let Some(url) = hook["endPoint"].as_str().filter(|_| subscribed) {
+            urls.push(url.to_owned());
+        }
+        if let Some(url) = also.filter(|u| !urls.iter().any(|x| x == u)) {
+            urls.push(url.to_owned());
+        }
+        self.outbox.extend(urls.into_iter().map(|u| (u, body.clone())));
+    }
+
+    fn ongoing_session(&self, room_id: &str) -> Option<Value> {
+        self.sessions.get(room_id)?.iter().find(|s| s["status"] == "ongoing").cloned()
+    }
+
+    /// `POST /v2/recordings/start`: needs a live session; one recording at a time.
+    fn start_recording(&mut self, body: &Value) -> Reply {
+        let room_id = match self.live_room(body) {
+            Ok(room) => room,
+            Err(reply) => return *reply,
+        };
+        let Some(session) = self.ongoing_session(&room_id) else {
+            return message(400, "No active session found for this room");
+        };
+        if self.recording.contains_key(&room_id) {
+            return message(409, "Recording is already running for this room");
+        }
+        let session_id = session["id"].as_str().unwrap_or_default().to_owned();
+        let webhook_url = body.get("webhookUrl").and_then(Value::as_str).map(str::to_owned);
+        self.recording.insert(
+            room_id.clone(),
+            json!({"sessionId": session_id, "webhookUrl": webhook_url, "awsDirPath": body.get("awsDirPath")}),
+        );
+        let room = self.find(&room_id).unwrap_or_default();
+        let data = json!({"meetingId": room_id, "sessionId": session_id});
+        self.notify(&room, "recording-started", data, webhook_url.as_deref());
+        Reply::json(200, &json!({"message": "Recording started successfully"}))
+    }
+
+    /// `POST /v2/recordings/end`: the file is listed and `recording-stopped` sent.
+    fn end_recording(&mut self, body: &Value) -> Reply {
+        let room_id = match self.live_room(body) {
+            Ok(room) => room,
+            Err(reply) => return *reply,
+        };
+        match self.stop_recording(&room_id) {
+            true => Reply::json(200, &json!({"message": "Recording stopped successfully"})),
+            false => message(400, "Recording is not running for this room"),
+        }
+    }
+
+    fn stop_recording(&mut self, room_id: &str) -> bool {
+        let Some(running) = self.recording.remove(room_id) else { return false };
+        let session_id = running["sessionId"].as_str().unwrap_or_default().to_owned();
+        let id = uuid::Uuid::new_v4().simple().to_string()[..24].to_owned();
+        let dir = running["awsDirPath"].as_str().unwrap_or("recordings/").to_owned();
+        let file_path = format!("{}{id}.mp4", if dir.ends_with('/') { dir } else { format!("{dir}/") });
+        let file_url = format!("https://cdn.videosdk.live/{file_path}");
+        self.recordings.push(json!({
+            "id": id, "roomId": room_id, "sessionId": session_id, "createdAt": "2026-01-01T00:10:00.000Z",
+            "file": {"fileUrl": file_url, "filePath": file_path, "size": 1_048_576, "meta": {"duration": 300}},
+        }));
+        let room = self.find(room_id).unwrap_or_default();
+        let data = json!({"meetingId": room_id, "sessionId": session_id, "filePath": file_path, "fileUrl": file_url});
+        self.notify(&room, "recording-stopped", data, running["webhookUrl"].as_str());
+        true
+    }
+
+    /// `GET /v2/recordings?roomId=…[&sessionId][&page][&perPage]`.
+    fn list_recordings(&self, request: &Request) -> Reply {
+        let Some(room) = request.query("roomId") else {
+            return message(400, "Please provide roomId");
+        };
+        let room_id = self.find(&room).and_then(|r| r["roomId"].as_str().map(str::to_owned)).unwrap_or(room);
+        let session = request.query("sessionId");
+        let all: Vec<&Value> = self
+            .recordings
+            .iter()
+            .filter(|r| r["roomId"] == room_id.as_str())
+            .filter(|r| session.as_ref().is_none_or(|s| r["sessionId"] == s.as_str()))
+            .collect();
+        let page: usize = request.query("page").and_then(|p| p.parse().ok()).filter(|p| *p > 0).unwrap_or(1);
+        let per_page: usize = request.query("perPage").and_then(|p| p.parse().ok()).filter(|p| *p > 0).unwrap_or(20);
+        let data: Vec<Value> = all.iter().skip((page - 1) * per_page).take(per_page).map(|r| (*r).clone()).collect();
+        Reply::json(
+            200,
+            &json!({
+                "pageInfo": {"currentPage": page, "perPage": per_page, "lastPage": all.len().div_ceil(per_page).max(1),
+                             "total": all.len()},
+                "data": data,
+            }),
+        )
+    }
+
+    /// `POST /v2/sessions/end`: everyone leaves; a running recording or stream stops with it.
+    fn end_session(&mut self, body: &Value) -> Reply {
+        let Some(id) = body.get("roomId").and_then(Value::as_str) else {
+            return message(422, "Please provide roomId");
+        };
+        let Some(room) = self.find(id) else {
+            return message(404, "Room not found");
+        };
+        let room_id = room["roomId"].as_str().unwrap_or(id).to_owned();
+        let Some(session) =
+            self.sessions.get_mut(&room_id).and_then(|s| s.iter_mut().find(|s| s["status"] == "ongoing"))
+        else {
+            return message(400, "No active session found for this room");
+        };
+        session["status"] = json!("ended");
+        session["end"] = json!("2026-01-01T00:30:00.000Z");
+        let session_id = session["id"].clone();
+        self.stop_recording(&room_id);
+        self.rtmp_live.remove(&room_id);
+        self.hls_live.remove(&room_id);
+        self.notify(&room, "session-ended", json!({"meetingId": room_id, "sessionId": session_id}), None);
+        Reply::json(200, &json!({"message": "Session ended successfully"}))
     }
 
     /// `GET /v2/sessions?roomId=`: the room's sessions, newest first, one page.

@@ -158,3 +158,111 @@ async fn sessions_and_active_hls_follow_the_room() {
     hls::end(api, &state.secrets, &RoomId::parse(&room.room_id).unwrap()).await.unwrap();
     assert_eq!(get(&server, &hls_active, &role_less).await.0, 404);
 }
+
+/// A local webhook receiver: every delivery's body and signature header, in order.
+fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/videosdk-webhook", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut length, mut signature) = (0, String::new());
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    match name.to_ascii_lowercase().as_str() {
+                        "content-length" => length = value.trim().parse().unwrap(),
+                        "videosdk-signature" => signature = value.trim().to_owned(),
+                        _ => {}
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let mut writer = stream;
+            writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").unwrap();
+            tx.send((String::from_utf8(body).unwrap(), signature)).unwrap();
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn recordings_and_sessions_send_signed_webhooks_to_the_room_s_endpoint() {
+    use shared::videosdk::recordings::{self, StartRecording};
+    use shared::videosdk::rooms::Webhook;
+    use shared::videosdk::sessions::{self, Paging};
+    let (server, state) = setup(SECRET).await;
+    let api = state.videosdk().unwrap();
+    let (url, deliveries) = receiver();
+    let body = CreateRoom {
+        webhook: Some(Webhook {
+            end_point: url.clone(),
+            events: Some(
+                ["session-started", "session-ended", "recording-started", "recording-stopped"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
+        }),
+        ..CreateRoom::default()
+    };
+    let room = rooms::create(api, &state.secrets, &body).await.unwrap();
+    let id = RoomId::parse(&room.room_id).unwrap();
+    let start = StartRecording {
+        room_id: room.room_id.clone(),
+        config: None,
+        transcription: None,
+        webhook_url: Some(url.clone()),
+        aws_dir_path: Some(format!("rec/{}/", room.room_id)),
+    };
+    // No session yet: VideoSDK's refusal.
+    let refused = recordings::start(api, &state.secrets, &start).await.unwrap_err();
+    assert!(matches!(refused, ApiError::UpstreamRejected(ref m) if m.contains("No active session")), "{refused:?}");
+
+    let joined = reqwest::Client::new()
+        .post(format!("{}/_standin/join", server.uri()))
+        .json(&serde_json::json!({"roomId": room.room_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), 200);
+    recordings::start(api, &state.secrets, &start).await.unwrap();
+    assert!(matches!(recordings::start(api, &state.secrets, &start).await, Err(ApiError::Conflict(_))));
+    recordings::end(api, &state.secrets, &id).await.unwrap();
+    let listed = recordings::list(api, &state.secrets, &id, None, Paging::default()).await.unwrap();
+    let page = recordings::page(&listed, Paging::default());
+    assert_eq!(page["total"], 1, "{page}");
+    assert!(page["recordings"][0]["fileUrl"].as_str().unwrap().contains(&format!("rec/{}/", room.room_id)));
+    sessions::end(api, &state.secrets, &id).await.unwrap();
+    assert!(matches!(sessions::end(api, &state.secrets, &id).await, Err(ApiError::UpstreamRejected(_))));
+
+    let key = shared::signature::PublicKey::from_pem(videosdk_standin::DEV_PUBLIC_KEY).unwrap();
+    let mut types = Vec::new();
+    for _ in 0..4 {
+        let (body, signature) = deliveries.recv_timeout(std::time::Duration::from_secs(10)).expect("a webhook");
+        key.verify(body.as_bytes(), Some(&signature)).expect("signed with the development key");
+        let value: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(value["data"]["meetingId"], room.room_id.as_str());
+        types.push(value["webhookType"].as_str().unwrap().to_owned());
+    }
+    types.sort();
+    assert_eq!(types, ["recording-started", "recording-stopped", "session-ended", "session-started"]);
+    assert!(deliveries.recv_timeout(std::time::Duration::from_millis(300)).is_err(), "each event once");
+    let sent: Value = reqwest::get(format!("{}/_standin/webhooks", server.uri())).await.unwrap().json().await.unwrap();
+    assert_eq!(sent.as_array().unwrap().len(), 4);
+    // The public key the functions fetch.
+    let token = shared::claims::TokenBuilder::management()
+        .ttl(std::time::Duration::from_secs(60))
+        .sign(&shared::secret::Credentials::new(API_KEY.into(), SECRET.into()), std::time::SystemTime::now())
+        .unwrap();
+    let (status, body) = get(&server, "/v2/public/rsa-public-key", token.expose()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["publicKey"], videosdk_standin::DEV_PUBLIC_KEY);
+}

@@ -22,6 +22,11 @@ fn post(body: Value) -> Event {
     Event::post("/create-meeting").json(body)
 }
 
+/// A case: name, configuration, the event, and the body VideoSDK must receive.
+type Forwarded<'a> = (&'a str, Vec<(&'a str, &'a str)>, Event, Value);
+
+type Config<'a> = Vec<(&'a str, &'a str)>;
+
 #[tokio::test]
 async fn creates_a_room_forwarding_only_whitelisted_fields() {
     let fake = FakeVideoSdk::start().await;
@@ -272,7 +277,7 @@ const OPERATOR_HOOK: &str = "https://hooks.operator.example.com/videosdk-webhook
 #[tokio::test]
 async fn rooms_subscribe_the_operator_s_webhook() {
     let default_events: Vec<&str> = shared::config::DEFAULT_WEBHOOK_EVENTS.split(',').collect();
-    let cases: Vec<(&str, Vec<(&str, &str)>, Event, Value)> = vec![
+    let cases: Vec<Forwarded> = vec![
         (
             "WEBHOOK_URL, default events",
             vec![("CALLER_AUTH", "none"), ("WEBHOOK_URL", OPERATOR_HOOK)],
@@ -316,7 +321,7 @@ async fn a_caller_s_own_webhook_or_auto_close_is_refused_unless_a_moderator_and_
     let close = json!({"autoCloseConfig": {"type": "session-ends", "duration": 5}});
     let moderator = |e: Event| e.user("mod-1", Some("[videosdk-moderators]"));
     let token = shared::testing::participant_token(|_| {});
-    let cases: Vec<(&str, Vec<(&str, &str)>, Event)> = vec![
+    let cases: Vec<(&str, Config, Event)> = vec![
         ("anonymous webhook", vec![("CALLER_AUTH", "none")], post(hook.clone())),
         ("anonymous autoCloseConfig", vec![("CALLER_AUTH", "none")], post(close.clone())),
         ("signed-in non-moderator", vec![], post(hook.clone()).user("user-1", Some("[staff]"))),

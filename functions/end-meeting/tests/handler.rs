@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 use shared::testing::{
-    Event, FakeVideoSdk, assert_logged, assert_refused_before_upstream, body_json, capture_logs,
-    check_upstream_failures, event_file, request_json,
+    Event, FakeVideoSdk, Refusal, assert_all_refused, assert_logged, body_json, capture_logs, check_upstream_failures,
+    event_file, request_json,
 };
 use wiremock::ResponseTemplate;
 
@@ -26,7 +26,11 @@ async fn ends_the_session_and_deactivates_only_when_asked() {
     for (body, deactivated, calls) in [
         (json!({"roomId": "abcd-efgh-ijkl"}), false, vec!["/v2/sessions/end"]),
         (json!({"roomId": "abcd-efgh-ijkl", "deactivate": false}), false, vec!["/v2/sessions/end"]),
-        (json!({"roomId": "abcd-efgh-ijkl", "deactivate": true}), true, vec!["/v2/sessions/end", "/v2/rooms/deactivate"]),
+        (
+            json!({"roomId": "abcd-efgh-ijkl", "deactivate": true}),
+            true,
+            vec!["/v2/sessions/end", "/v2/rooms/deactivate"],
+        ),
     ] {
         let fake = fake().await;
         let state = fake.state(ANONYMOUS).await;
@@ -77,7 +81,7 @@ async fn no_live_session_is_422_and_an_unknown_room_404_with_nothing_deactivated
 #[tokio::test]
 async fn refusals_reach_nothing_upstream() {
     let room = json!({"roomId": "abcd-efgh-ijkl"});
-    let cases: Vec<(&str, &[(&str, &str)], Event, u16, &str)> = vec![
+    let cases: Vec<Refusal> = vec![
         ("missing roomId", ANONYMOUS, post(json!({"deactivate": true})), 400, "invalid_field"),
         ("deactivate text", ANONYMOUS, post(json!({"roomId": "r", "deactivate": "yes"})), 400, "invalid_field"),
         ("unknown field", ANONYMOUS, post(json!({"roomId": "r", "sessionId": "s"})), 400, "unknown_field"),
@@ -86,9 +90,7 @@ async fn refusals_reach_nothing_upstream() {
         ("signed-in non-moderator", &[], post(room.clone()).user("user-1", Some("[staff]")), 403, "forbidden"),
         ("no identity under jwt", &[], post(room), 401, "unauthenticated"),
     ];
-    for (name, vars, event, status, code) in cases {
-        assert_refused_before_upstream(end_meeting::handler, vars, name, &event, status, code).await;
-    }
+    assert_all_refused(end_meeting::handler, cases).await;
 }
 
 #[tokio::test]

@@ -3,5 +3,9 @@
 
 #[test]
 fn arbitrary_events_never_panic_never_5xx_never_reach_videosdk_invalid() {
-    shared::fuzz::fuzz_function("end-recording", end_recording::handler, &["/end-recording", "/lambda-url/end-recording"]);
+    shared::fuzz::fuzz_function(
+        "end-recording",
+        end_recording::handler,
+        &["/end-recording", "/lambda-url/end-recording"],
+    );
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use shared::testing::{
-    Event, FakeVideoSdk, assert_refused_before_upstream, body_json, check_upstream_failures, event_file, request_json,
+    Event, FakeVideoSdk, Refusal, assert_all_refused, body_json, check_upstream_failures, event_file, request_json,
 };
 use wiremock::ResponseTemplate;
 
@@ -27,7 +27,7 @@ async fn stops_the_room_s_recording() {
 #[tokio::test]
 async fn refusals_reach_nothing_upstream() {
     let room = json!({"roomId": "abcd-efgh-ijkl"});
-    let cases: Vec<(&str, &[(&str, &str)], Event, u16, &str)> = vec![
+    let cases: Vec<Refusal> = vec![
         ("missing roomId", ANONYMOUS, post(json!({})), 400, "invalid_field"),
         ("unknown field", ANONYMOUS, post(json!({"roomId": "r", "awsDirPath": "x"})), 400, "unknown_field"),
         ("GET", ANONYMOUS, Event::get("/end-recording"), 405, "method_not_allowed"),
@@ -35,9 +35,7 @@ async fn refusals_reach_nothing_upstream() {
         ("signed-in non-moderator", &[], post(room.clone()).user("user-1", Some("[staff]")), 403, "forbidden"),
         ("no identity under jwt", &[], post(room), 401, "unauthenticated"),
     ];
-    for (name, vars, event, status, code) in cases {
-        assert_refused_before_upstream(end_recording::handler, vars, name, &event, status, code).await;
-    }
+    assert_all_refused(end_recording::handler, cases).await;
     let fake = FakeVideoSdk::start().await;
     let state = fake.state(&[]).await;
     let response = end_recording::handler(state, event_file("end-recording-not-moderator.json")).await;

@@ -3,5 +3,9 @@
 
 #[test]
 fn arbitrary_events_never_panic_never_5xx_never_reach_videosdk_invalid() {
-    shared::fuzz::fuzz_function("list-recordings", list_recordings::handler, &["/recordings", "/lambda-url/list-recordings"]);
+    shared::fuzz::fuzz_function(
+        "list-recordings",
+        list_recordings::handler,
+        &["/recordings", "/lambda-url/list-recordings"],
+    );
 }

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use shared::testing::{
-    Event, FakeVideoSdk, assert_refused_before_upstream, body_json, check_upstream_failures, event_file,
+    Event, FakeVideoSdk, Refusal, assert_all_refused, body_json, check_upstream_failures, event_file,
 };
 use wiremock::ResponseTemplate;
 
@@ -52,7 +52,8 @@ async fn the_session_and_paging_are_passed_on_and_an_odd_answer_is_an_empty_page
     let fake = FakeVideoSdk::start().await;
     fake.on("GET", "/v2/recordings", ResponseTemplate::new(200).set_body_json(json!({"data": "none"}))).await;
     let state = fake.state(ANONYMOUS).await;
-    let response = list_recordings::handler(state, get("roomId=abcd-efgh-ijkl&sessionId=s-1&page=3&perPage=100").request()).await;
+    let response =
+        list_recordings::handler(state, get("roomId=abcd-efgh-ijkl&sessionId=s-1&page=3&perPage=100").request()).await;
     let body = body_json(&response);
     assert_eq!(response.status(), 200, "{body}");
     assert_eq!(body, json!({"recordings": [], "page": 3, "perPage": 100, "total": null}));
@@ -61,7 +62,7 @@ async fn the_session_and_paging_are_passed_on_and_an_odd_answer_is_an_empty_page
 
 #[tokio::test]
 async fn refusals_reach_nothing_upstream() {
-    let cases: Vec<(&str, &[(&str, &str)], Event, u16, &str)> = vec![
+    let cases: Vec<Refusal> = vec![
         ("missing roomId", ANONYMOUS, get(""), 400, "invalid_field"),
         ("perPage over 100", ANONYMOUS, get("roomId=r&perPage=101"), 400, "invalid_field"),
         ("perPage 0", ANONYMOUS, get("roomId=r&perPage=0"), 400, "invalid_field"),
@@ -75,9 +76,7 @@ async fn refusals_reach_nothing_upstream() {
         ("signed-in non-moderator", &[], get("roomId=r").user("user-1", Some("[staff]")), 403, "forbidden"),
         ("no identity under jwt", &[], get("roomId=r"), 401, "unauthenticated"),
     ];
-    for (name, vars, event, status, code) in cases {
-        assert_refused_before_upstream(list_recordings::handler, vars, name, &event, status, code).await;
-    }
+    assert_all_refused(list_recordings::handler, cases).await;
     let fake = FakeVideoSdk::start().await;
     let state = fake.state(&[]).await;
     let response = list_recordings::handler(state, event_file("list-recordings-not-moderator.json")).await;

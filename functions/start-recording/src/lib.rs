@@ -28,13 +28,7 @@ async fn start_recording(state: &State, req: &Request) -> Result<Response<Body>,
         ApiError::Misconfigured
     })?;
     let aws_dir_path = state.config.recording_dir_path.as_ref().map(|p| p.replace("{roomId}", room.as_str()));
-    let body = StartRecording {
-        room_id: room.as_str().to_owned(),
-        config,
-        transcription,
-        webhook_url,
-        aws_dir_path,
-    };
+    let body = StartRecording { room_id: room.as_str().to_owned(), config, transcription, webhook_url, aws_dir_path };
     recordings::start(state.videosdk()?, &state.secrets, &body).await?;
     shared::tracing::info!(caller = ?caller.audit_name(), room_id = ?room.as_str(), "started a recording");
     Ok(ok(&json!({"roomId": room.as_str(), "status": "starting"})))
@@ -45,11 +39,14 @@ fn transcription(mut fields: Fields) -> Result<Value, ApiError> {
     let enabled = match fields.take("enabled") {
         None => None,
         Some(Value::Bool(b)) => Some(b),
-        Some(_) => return Err(ApiError::invalid("transcription.enabled", "transcription.enabled must be true or false.")),
+        Some(_) => {
+            return Err(ApiError::invalid("transcription.enabled", "transcription.enabled must be true or false."));
+        }
     };
-    let summary = match fields.take_object("summary").map_err(|_| {
-        ApiError::invalid("transcription.summary", "transcription.summary must be a JSON object.")
-    })? {
+    let summary = match fields
+        .take_object("summary")
+        .map_err(|_| ApiError::invalid("transcription.summary", "transcription.summary must be a JSON object."))?
+    {
         None => None,
         Some(mut summary) => {
             let enabled = match summary.take("enabled") {

@@ -3,5 +3,9 @@
 
 #[test]
 fn arbitrary_events_never_panic_never_5xx_never_reach_videosdk_invalid() {
-    shared::fuzz::fuzz_function("start-recording", start_recording::handler, &["/start-recording", "/lambda-url/start-recording"]);
+    shared::fuzz::fuzz_function(
+        "start-recording",
+        start_recording::handler,
+        &["/start-recording", "/lambda-url/start-recording"],
+    );
 }

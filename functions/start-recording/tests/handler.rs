@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 use shared::testing::{
-    Event, FakeVideoSdk, assert_logged, assert_refused_before_upstream, body_json, capture_logs,
-    check_upstream_failures, event_file, request_json,
+    Event, FakeVideoSdk, Refusal, assert_all_refused, assert_logged, body_json, capture_logs, check_upstream_failures,
+    event_file, request_json,
 };
 use wiremock::ResponseTemplate;
 
@@ -19,13 +19,18 @@ fn moderator(event: Event) -> Event {
     event.user("mod-1", Some("[videosdk-moderators]"))
 }
 
+/// A case: name, configuration, the event, and the body VideoSDK must receive.
+type Forwarded<'a> = (&'a str, Vec<(&'a str, &'a str)>, Event, Value);
+
 #[tokio::test]
 async fn starts_a_recording_with_the_operator_s_storage_path_and_webhook() {
-    let cases: Vec<(&str, Vec<(&str, &str)>, Event, Value)> = vec![
+    let cases: Vec<Forwarded> = vec![
         (
             "operator settings",
-            vec![("WEBHOOK_URL", "https://hooks.operator.example.com/videosdk-webhook"),
-                 ("RECORDING_DIR_PATH", "recordings/{roomId}/")],
+            vec![
+                ("WEBHOOK_URL", "https://hooks.operator.example.com/videosdk-webhook"),
+                ("RECORDING_DIR_PATH", "recordings/{roomId}/"),
+            ],
             moderator(post(json!({"roomId": "abcd-efgh-ijkl", "config": {"theme": "DARK", "mode": "audio"},
                                   "transcription": {"enabled": true, "summary": {"enabled": true, "prompt": "Key points"}}}))),
             json!({"roomId": "abcd-efgh-ijkl", "config": {"theme": "DARK", "mode": "audio"},
@@ -40,11 +45,17 @@ async fn starts_a_recording_with_the_operator_s_storage_path_and_webhook() {
             json!({"roomId": "abcd-efgh-ijkl",
                    "webhookUrl": "https://api-id.execute-api.us-east-1.amazonaws.com/videosdk-webhook"}),
         ),
-        ("nothing configured", vec![], moderator(post(json!({"roomId": "abcd-efgh-ijkl"}))), json!({"roomId": "abcd-efgh-ijkl"})),
+        (
+            "nothing configured",
+            vec![],
+            moderator(post(json!({"roomId": "abcd-efgh-ijkl"}))),
+            json!({"roomId": "abcd-efgh-ijkl"}),
+        ),
     ];
     for (name, vars, event, forwarded) in cases {
         let fake = FakeVideoSdk::start().await;
-        fake.on("POST", "/v2/recordings/start", ResponseTemplate::new(200).set_body_json(json!("Recording started"))).await;
+        fake.on("POST", "/v2/recordings/start", ResponseTemplate::new(200).set_body_json(json!("Recording started")))
+            .await;
         let state = fake.state(&vars).await;
         let response = start_recording::handler(state, event.request()).await;
         let body = body_json(&response);
@@ -86,31 +97,51 @@ async fn refusals_reach_nothing_upstream() {
         body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         post(body)
     };
-    let cases: Vec<(&str, &[(&str, &str)], Event, u16, &str)> = vec![
-        ("caller webhookUrl", ANONYMOUS, with(json!({"webhookUrl": "https://attacker.example.com/h"})), 400, "unknown_field"),
+    let cases: Vec<Refusal> = vec![
+        (
+            "caller webhookUrl",
+            ANONYMOUS,
+            with(json!({"webhookUrl": "https://attacker.example.com/h"})),
+            400,
+            "unknown_field",
+        ),
         ("caller awsDirPath", ANONYMOUS, with(json!({"awsDirPath": "elsewhere/"})), 400, "unknown_field"),
         ("caller dirPath", ANONYMOUS, with(json!({"dirPath": "elsewhere/"})), 400, "unknown_field"),
         ("missing roomId", ANONYMOUS, post(json!({})), 400, "invalid_field"),
         ("roomId ../x", ANONYMOUS, post(json!({"roomId": "../x"})), 400, "invalid_field"),
         ("config unknown key", ANONYMOUS, with(json!({"config": {"bitrate": 1}})), 400, "unknown_field"),
         ("transcription not an object", ANONYMOUS, with(json!({"transcription": true})), 400, "invalid_field"),
-        ("transcription.enabled text", ANONYMOUS, with(json!({"transcription": {"enabled": "yes"}})), 400, "invalid_field"),
-        ("transcription unknown key", ANONYMOUS, with(json!({"transcription": {"language": "en"}})), 400, "unknown_field"),
+        (
+            "transcription.enabled text",
+            ANONYMOUS,
+            with(json!({"transcription": {"enabled": "yes"}})),
+            400,
+            "invalid_field",
+        ),
+        (
+            "transcription unknown key",
+            ANONYMOUS,
+            with(json!({"transcription": {"language": "en"}})),
+            400,
+            "unknown_field",
+        ),
         ("malformed json", ANONYMOUS, Event::post("/start-recording").body("{"), 400, "malformed_json"),
         ("GET", ANONYMOUS, Event::get("/start-recording"), 405, "method_not_allowed"),
         ("anonymous without the opt-in", &[("CALLER_AUTH", "none")], post(room()), 403, "forbidden"),
         ("signed-in non-moderator", &[], post(room()).user("user-1", Some("[staff]")), 403, "forbidden"),
         ("no identity under jwt", &[], post(room()), 401, "unauthenticated"),
     ];
-    for (name, vars, event, status, code) in cases {
-        assert_refused_before_upstream(start_recording::handler, vars, name, &event, status, code).await;
-    }
+    assert_all_refused(start_recording::handler, cases).await;
 }
 
 #[tokio::test]
 async fn a_room_without_a_live_session_is_422_and_an_unknown_room_404() {
     for (reply, status, code) in [
-        (ResponseTemplate::new(400).set_body_json(json!({"message": "No active session found for this room"})), 422, "upstream_rejected"),
+        (
+            ResponseTemplate::new(400).set_body_json(json!({"message": "No active session found for this room"})),
+            422,
+            "upstream_rejected",
+        ),
         (ResponseTemplate::new(404).set_body_json(json!({"message": "Room not found"})), 404, "not_found"),
     ] {
         let fake = FakeVideoSdk::start().await;

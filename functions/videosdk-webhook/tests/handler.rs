@@ -59,11 +59,21 @@ async fn signatures_are_checked_over_the_raw_body() {
             200,
             "",
         ),
-        ("tampered body", webhook_event(&BODY.replace("s-1", "s-2"), Some(&signer().sign(BODY.as_bytes()))).request(), 401, "invalid_signature"),
+        (
+            "tampered body",
+            webhook_event(&BODY.replace("s-1", "s-2"), Some(&signer().sign(BODY.as_bytes()))).request(),
+            401,
+            "invalid_signature",
+        ),
         ("wrong key", webhook_event(BODY, Some(&other.sign(BODY.as_bytes()))).request(), 401, "invalid_signature"),
         ("no header", webhook_event(BODY, None).request(), 401, "invalid_signature"),
         ("non-base64 header", webhook_event(BODY, Some("%%% not base64 %%%")).request(), 401, "invalid_signature"),
-        ("re-serialised body", webhook_event(&pretty, Some(&signer().sign(BODY.as_bytes()))).request(), 401, "invalid_signature"),
+        (
+            "re-serialised body",
+            webhook_event(&pretty, Some(&signer().sign(BODY.as_bytes()))).request(),
+            401,
+            "invalid_signature",
+        ),
     ];
     for (name, request, status, code) in cases {
         let (got, body) = answer(state, request).await;
@@ -80,7 +90,9 @@ async fn signatures_are_checked_over_the_raw_body() {
         include_str!("../../../dev/videosdk-standin/keys/dev-webhook-public-key.pem").to_owned(),
     )];
     let state = webhook_state(&vars(&dev), None).await;
-    for (file, status) in [("videosdk-webhook.json", 200), ("videosdk-webhook-forged.json", 401), ("videosdk-webhook-unsigned.json", 401)] {
+    for (file, status) in
+        [("videosdk-webhook.json", 200), ("videosdk-webhook-forged.json", 401), ("videosdk-webhook-unsigned.json", 401)]
+    {
         let (got, body) = answer(state, shared::testing::event_file(file)).await;
         assert_eq!(got, status, "{file}: {body}");
     }
@@ -95,7 +107,12 @@ async fn a_verified_body_must_be_an_object_with_a_webhook_type_and_at_most_64_ki
         ("an array", "[1,2]".to_owned(), 400, "invalid_field"),
         ("no webhookType", r#"{"data":{}}"#.to_owned(), 400, "invalid_field"),
         ("webhookType a number", r#"{"webhookType":5}"#.to_owned(), 400, "invalid_field"),
-        ("over 64 KiB", format!(r#"{{"webhookType":"x","data":"{}"}}"#, "a".repeat(65 * 1024)), 413, "payload_too_large"),
+        (
+            "over 64 KiB",
+            format!(r#"{{"webhookType":"x","data":"{}"}}"#, "a".repeat(65 * 1024)),
+            413,
+            "payload_too_large",
+        ),
     ] {
         let (got, answer) = answer(state, signed(&body).request()).await;
         assert_eq!(got, status, "{name}: {answer}");
@@ -126,7 +143,10 @@ async fn without_a_bus_a_verified_event_is_logged_and_a_forged_one_is_not() {
 async fn the_key_is_fetched_once_from_videosdk_and_a_missing_key_is_503() {
     for (name, reply) in [
         ("JSON publicKey", ResponseTemplate::new(200).set_body_json(json!({"publicKey": signer().public_key_pem()}))),
-        ("JSON data.publicKey", ResponseTemplate::new(200).set_body_json(json!({"data": {"publicKey": signer().public_key_pem()}}))),
+        (
+            "JSON data.publicKey",
+            ResponseTemplate::new(200).set_body_json(json!({"data": {"publicKey": signer().public_key_pem()}})),
+        ),
         ("plain-text PEM", ResponseTemplate::new(200).set_body_string(signer().public_key_pem())),
     ] {
         let fake = FakeVideoSdk::start().await;
@@ -152,7 +172,8 @@ async fn the_key_is_fetched_once_from_videosdk_and_a_missing_key_is_503() {
     // Refusals that need no key do not touch VideoSDK.
     let (got, _) = answer(state, webhook_event(BODY, None).request()).await;
     assert_eq!(got, 401);
-    fake.on("GET", "/v2/public/rsa-public-key", ResponseTemplate::new(200).set_body_string(signer().public_key_pem())).await;
+    fake.on("GET", "/v2/public/rsa-public-key", ResponseTemplate::new(200).set_body_string(signer().public_key_pem()))
+        .await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let (got, body) = answer(state, signed(BODY).request()).await;
     assert_eq!(got, 200, "{body}");
