@@ -63,7 +63,7 @@ template: venv
 
 sam-build: venv
 	CARGO_TARGET_DIR=$(SAM_TARGET_DIR) sam build --parameter-overrides Architecture=$(SAM_ARCH)
-	for f in GetToken CreateMeeting ValidateMeeting CreateLivestream EndLivestream; do \
+	for f in GetToken CreateMeeting ValidateMeeting CreateLivestream EndLivestream VideosdkWebhook StartRecording EndRecording ListRecordings EndMeeting AgentToken; do \
 	  test -x .aws-sam/build/$${f}Function/bootstrap || { echo "missing bootstrap for $$f"; exit 1; }; \
 	done
 
@@ -102,7 +102,8 @@ bench/node/node_modules/.package-lock.json: bench/node/package-lock.json
 # The long fuzz run: every function's fuzz target for FUZZ_SECONDS (default 600) each, side by
 # side, then the claims builder (3 million cases). `make test` runs a short version of each.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS := get-token create-meeting validate-meeting create-livestream end-livestream
+FUZZ_TARGETS := get-token create-meeting validate-meeting create-livestream end-livestream videosdk-webhook \
+  start-recording end-recording list-recordings end-meeting agent-token
 fuzz: venv
 	cargo test --workspace --locked --no-run --quiet
 	mkdir -p target/fuzz

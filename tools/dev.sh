@@ -56,16 +56,23 @@ if $standin; then
   pids+=($!)
   export VIDEOSDK_API_ENDPOINT=http://127.0.0.1:$standin_port
   echo "VideoSDK calls go to the local stand-in at $VIDEOSDK_API_ENDPOINT (rooms live in memory)." >&2
-  # Nothing real can be streamed from here: let anonymous local callers try live streams.
+  # Nothing real can be streamed or recorded from here: let anonymous local callers try live
+  # streams, recordings, ending meetings and agent tokens.
   if [ "$CALLER_AUTH" = none ]; then
     export ANONYMOUS_LIVESTREAMS=${ANONYMOUS_LIVESTREAMS:-allow}
     export LIVESTREAM_ALLOWED_HOSTS=${LIVESTREAM_ALLOWED_HOSTS:-a.rtmp.youtube.com,live.twitch.tv}
+    export ANONYMOUS_ROOM_CONTROL=${ANONYMOUS_ROOM_CONTROL:-allow}
+    export ANONYMOUS_AGENT_TOKENS=${ANONYMOUS_AGENT_TOKENS:-allow}
   fi
+  # Rooms created here report to the local webhook receiver; the stand-in signs and sends the
+  # webhooks, and videosdk-webhook verifies them with the stand-in's key and logs them.
+  export WEBHOOK_URL=${WEBHOOK_URL:-http://127.0.0.1:$port/videosdk-webhook}
 fi
 
 cat >&2 <<MSG
 Serving the API at http://localhost:$port (CALLER_AUTH=$CALLER_AUTH): /get-token, /create-meeting,
-  /validate-meeting/{meetingId}, /create-livestream, /end-livestream and the apps' /v2/... routes;
+  /validate-meeting/{meetingId}, /create-livestream, /end-livestream, /start-recording, /end-recording,
+  /recordings, /end-meeting, /agent-token, /videosdk-webhook and the apps' /v2/... routes;
   also http://localhost:$port/lambda-url/<function>/. An app's AUTH_URL: http://localhost:$port
 MSG
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" &

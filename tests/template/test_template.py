@@ -19,8 +19,19 @@ ROUTES = {
     ("POST", "/validate-meeting/{meetingId}"): "validate-meeting",
     ("POST", "/create-livestream"): "create-livestream",
     ("POST", "/end-livestream"): "end-livestream",
+    ("POST", "/videosdk-webhook"): "videosdk-webhook",
+    ("POST", "/start-recording"): "start-recording",
+    ("POST", "/end-recording"): "end-recording",
+    ("GET", "/recordings"): "list-recordings",
+    ("POST", "/end-meeting"): "end-meeting",
+    ("POST", "/agent-token"): "agent-token",
 }
 LIVESTREAM_PATHS = {"/create-livestream", "/end-livestream"}
+MODERATOR_PATHS = {"/start-recording", "/end-recording", "/recordings", "/end-meeting"}
+MODERATOR_BINARIES = {"create-livestream", "end-livestream", "start-recording", "end-recording", "list-recordings",
+                      "end-meeting"}
+# Routes that never use the JWT authorizer: the signature authenticates webhooks, IAM agents.
+OPEN_PATHS = {"/videosdk-webhook", "/agent-token"}
 # The apps' VideoSDK REST calls: authenticated by the participant token, never by the authorizer.
 CLIENT_ROUTES = {
     ("POST", "/v2/rooms"): "create-meeting",
@@ -84,10 +95,13 @@ def test_the_api_has_exactly_the_contracts_routes_on_the_right_functions(templat
     body = template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]
     found = {}
     for path, methods in body["paths"].items():
-        if path in LIVESTREAM_PATHS:
+        if path in LIVESTREAM_PATHS | MODERATOR_PATHS:
             # Left out in apps mode without an issuer (nobody could be a moderator).
             condition, methods, otherwise = methods["Fn::If"]
-            assert (condition, otherwise) == ("DeployLivestreams", {"Ref": "AWS::NoValue"}), path
+            expected = "DeployLivestreams" if path in LIVESTREAM_PATHS else "DeployModeratorRoutes"
+            assert (condition, otherwise) == (expected, {"Ref": "AWS::NoValue"}), path
+            assert template["Conditions"][expected] == {
+                "Fn::Or": [{"Fn::Not": [{"Fn::Condition": "AppsMode"}]}, {"Fn::Condition": "HasIssuer"}]}
         for method, op in methods.items():
             integration = op["x-amazon-apigateway-integration"]
             assert integration["type"] == "aws_proxy"
@@ -97,7 +111,9 @@ def test_the_api_has_exactly_the_contracts_routes_on_the_right_functions(templat
             found[(method.upper(), path)] = binary_of[target[0]]
             if (method.upper(), path) in CLIENT_ROUTES:
                 assert op["security"] == [], f"{method} {path} must not be behind the JWT authorizer"
-            elif path in LIVESTREAM_PATHS:
+            elif path in OPEN_PATHS:
+                assert op["security"] == [], f"{method} {path} must not be behind the JWT authorizer"
+            elif path in LIVESTREAM_PATHS | MODERATOR_PATHS:
                 # The default authorizer in jwt mode; the same authorizer in apps mode.
                 assert op["security"] == {"Fn::If": ["AppsWithIssuer", [{"VideoSdkJwt": []}],
                                                      {"Ref": "AWS::NoValue"}]}, path
@@ -130,9 +146,10 @@ def test_the_jwt_authorizer_is_the_default(template):
         "Fn::If": ["UseJwt", "jwt", "none"]}
     for logical, fn in functions(template).items():
         own = fn["Properties"].get("Environment", {}).get("Variables", {}).get("CALLER_AUTH")
-        if fn["Metadata"]["BuildProperties"]["Binary"] in ("create-livestream", "end-livestream"):
+        binary = fn["Metadata"]["BuildProperties"]["Binary"]
+        if binary in MODERATOR_BINARIES:
             assert own == {"Fn::If": ["UseNone", "none", "jwt"]}, logical
-            assert fn["Condition"] == "DeployLivestreams", logical
+            assert fn["Condition"] in ("DeployLivestreams", "DeployModeratorRoutes"), logical
         else:
             assert own is None, logical
     # A jwt deployment without an issuer is refused before anything is created.
@@ -156,12 +173,17 @@ def test_each_function_reads_only_its_one_secret(template):
         policies = props["Policies"]
         assert len(policies) == 1, f"{logical}: only the secret statement"
         statements = policies[0]["Statement"]
-        assert statements == [{
+        expected = [{
             "Sid": "ReadTheVideoSdkSecret",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
             "Resource": SECRET_RESOURCE,
-        }], logical
+        }]
+        if fn["Metadata"]["BuildProperties"]["Binary"] == "videosdk-webhook":
+            # events:PutEvents on the one bus the template creates, nothing else.
+            expected.append({"Sid": "PublishToTheVideoSdkBus", "Effect": "Allow", "Action": "events:PutEvents",
+                             "Resource": {"Fn::GetAtt": ["VideoSdkEventBus", "Arn"]}})
+        assert statements == expected, logical
     secret = template["Resources"]["VideoSdkSecret"]
     assert secret["Condition"] == "CreateSecret"
     assert "REPLACE_ME" in secret["Properties"]["SecretString"]
@@ -264,3 +286,39 @@ def test_cargo_lambda_deploy_metadata_names_the_secret_for_every_binary():
         manifest = (ROOT / "functions" / binary / "Cargo.toml").read_text()
         assert "[package.metadata.lambda.deploy]" in manifest, binary
         assert re.search(r"VIDEOSDK_SECRET_ID", manifest) or "VIDEOSDK_SECRET_ID" in cargo, binary
+
+
+def test_the_agent_token_route_is_aws_iam_in_every_auth_mode(template):
+    body = template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]
+    op = body["paths"]["/agent-token"]["post"]
+    # Not behind a condition: the same in jwt, apps and none.
+    assert "Fn::If" not in body["paths"]["/agent-token"]
+    assert op["x-amazon-apigateway-auth"] == {"type": "AWS_IAM"}
+    assert op["security"] == []
+    fn = template["Resources"]["AgentTokenFunction"]
+    assert "Condition" not in fn
+    # One role, exactly this route.
+    policy = template["Resources"]["AgentTokenInvokePolicy"]
+    assert policy["Condition"] == "HasAgentRole"
+    assert policy["Properties"]["Roles"] == [{"Ref": "AgentRoleName"}]
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    assert statement["Resource"]["Fn::Sub"].endswith("${HttpApi}/*/POST/agent-token")
+    assert template["Outputs"]["AgentTokenInvokeArn"]["Value"] == statement["Resource"]
+
+
+def test_webhooks_reach_a_bus_the_template_creates_and_rooms_derive_the_webhook_url(template):
+    resources = template["Resources"]
+    assert resources["VideoSdkEventBus"]["Type"] == "AWS::Events::EventBus"
+    env = resources["VideosdkWebhookFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["EVENT_BUS_NAME"] == {"Ref": "VideoSdkEventBus"}
+    assert env["VIDEOSDK_WEBHOOK_PUBLIC_KEY"] == {"Ref": "WebhookPublicKey"}
+    assert template["Parameters"]["WebhookPublicKey"]["NoEcho"] is True
+    # No reference to HttpApi in any function's environment (it would be a circular dependency):
+    # the URL's host is the request's own domain.
+    globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert globals_env["WEBHOOK_URL"] == {
+        "Fn::If": ["HasWebhookUrl", {"Ref": "WebhookUrl"}, "https://{domainName}/videosdk-webhook"]}
+    for logical, fn in functions(template).items():
+        assert "HttpApi" not in json.dumps(fn["Properties"].get("Environment", {})), logical
+    assert globals_env["RECORDING_DIR_PATH"] == {"Ref": "RecordingDirPath"}
