@@ -227,7 +227,8 @@ def start_function(processes):
 
 API_KEY = "e2e-api-key"
 SECRET = "e2e-secret-7f3a9c-0123456789abcdef0123"
-FUNCTIONS = ["get-token", "create-meeting", "validate-meeting", "create-livestream", "end-livestream"]
+FUNCTIONS = ["get-token", "create-meeting", "validate-meeting", "create-livestream", "end-livestream",
+             "videosdk-webhook", "start-recording", "end-recording", "list-recordings", "end-meeting", "agent-token"]
 
 
 @pytest.fixture
@@ -244,18 +245,34 @@ def standin(processes):
     return f"http://127.0.0.1:{port}"
 
 
+def standin_join(standin_url, room_id):
+    """A participant joins `room_id` in the stand-in: its session starts."""
+    req = urllib.request.Request(standin_url + "/_standin/join", method="POST",
+                                 data=json.dumps({"roomId": room_id}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def standin_webhooks(standin_url):
+    with urllib.request.urlopen(standin_url + "/_standin/webhooks", timeout=10) as resp:
+        return json.loads(resp.read())
+
+
 def standin_requests(standin_url):
     with urllib.request.urlopen(standin_url + "/_standin/requests", timeout=10) as resp:
         return json.loads(resp.read())
 
 
-# Anonymous callers allowed to run live streams, as an operator opts in (and as `make dev` does).
-OPTED_IN = {"ANONYMOUS_LIVESTREAMS": "allow", "LIVESTREAM_ALLOWED_HOSTS": "a.rtmp.youtube.com,live.twitch.tv"}
+# Anonymous callers allowed to run live streams, record, end meetings and get agent tokens, as an
+# operator opts in for local use (and as `make dev` does).
+OPTED_IN = {"ANONYMOUS_LIVESTREAMS": "allow", "LIVESTREAM_ALLOWED_HOSTS": "a.rtmp.youtube.com,live.twitch.tv",
+            "ANONYMOUS_ROOM_CONTROL": "allow", "ANONYMOUS_AGENT_TOKENS": "allow"}
 
 
 @pytest.fixture
 def deployment(moto, standin, start_function):
-    """All five functions, their secret in Secrets Manager, VideoSDK played by the stand-in.
+    """Every function, their secret in Secrets Manager, VideoSDK played by the stand-in.
 
     Returns a factory: deployment(caller_auth) -> {name: Function}.
     """
@@ -272,7 +289,10 @@ def deployment(moto, standin, start_function):
             "CALLER_AUTH": caller_auth,
             **extra,
         }
-        return {name: start_function(name, env) for name in FUNCTIONS}
+        fns = {name: start_function(name, env) for name in FUNCTIONS}
+        for fn in fns.values():
+            fn.standin = standin
+        return fns
 
     return start
 

@@ -48,7 +48,9 @@ def test_all_five_endpoints_answer_with_nothing_configured(dev_server):
     # the watch compiled each other function's own crate and no dependency again.
     served = log.split("Serving the API", 1)[1]
     compiled = set(re.findall(r"Compiling (\S+) v", served))
-    assert compiled <= {"create-meeting", "validate-meeting", "create-livestream", "end-livestream"}, compiled
+    assert compiled <= {"create-meeting", "validate-meeting", "create-livestream", "end-livestream",
+                        "videosdk-webhook", "start-recording", "end-recording", "list-recordings", "end-meeting",
+                        "agent-token"}, compiled
 
 
 def test_the_stand_in_runs_from_where_cargo_built_it(dev_server):
@@ -155,6 +157,8 @@ def test_cargo_lambda_invoke_by_name_with_every_stored_event(dev_server):
     port = dev_server.base.split(":")[2].split("/")[0]
     status, _ = call("POST", dev_server.base + "/create-meeting/", {"customRoomId": "abcd-efgh-ijkl"})
     assert status == 200
+    from conftest import standin_join
+    standin_join(f"http://127.0.0.1:{dev_server.standin_port}", "abcd-efgh-ijkl")
     for event_file, expected in EVENT_STATUS.items():
         out = subprocess.run(
             cargo_lambda() + ["invoke", function_of(event_file), "--invoke-address", "127.0.0.1",
@@ -180,3 +184,45 @@ def test_official_apps_work_against_make_dev_with_rtc_tokens(dev_server):
         assert status == 200, body
 
     replay_every_app(root, root, start_hls)
+
+
+def test_the_readme_walk_through_create_join_record_stop_and_a_verified_webhook(dev_server):
+    """README "Recordings and webhooks, locally": create a room, join it in the stand-in, start and
+    stop a recording, end the meeting; the stand-in signs each webhook, videosdk-webhook verifies
+    it (with the key fetched from the stand-in) and logs it."""
+    import time
+
+    from conftest import standin_join, standin_webhooks
+
+    root = dev_server.base.removesuffix("/lambda-url")
+    standin = f"http://127.0.0.1:{dev_server.standin_port}"
+    status, room = call("POST", root + "/create-meeting", {})
+    assert status == 200, room
+    room_id = room["roomId"]
+    standin_join(standin, room_id)
+    status, started = call("POST", root + "/start-recording", {"roomId": room_id})
+    assert (status, started) == (200, {"roomId": room_id, "status": "starting"}), started
+    status, stopped = call("POST", root + "/end-recording", {"roomId": room_id})
+    assert (status, stopped["status"]) == (200, "stopping")
+    status, listed = call("GET", f"{root}/recordings?roomId={room_id}")
+    assert status == 200 and listed["total"] == 1 and listed["recordings"][0]["fileUrl"].endswith(".mp4"), listed
+    status, ended = call("POST", root + "/end-meeting", {"roomId": room_id})
+    assert (status, ended["ended"]) == (200, True)
+
+    wanted = {"session-started", "recording-started", "recording-stopped", "session-ended"}
+    deadline = time.monotonic() + 300
+    while True:
+        log = dev_server.log_path.read_text(errors="replace")
+        verified = {t for t in wanted if re.search(
+            rf'verified webhook.*webhook_type="{t}".*room_id="{room_id}"', log)}
+        if verified == wanted or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert verified == wanted, log[-4000:]
+    sent = [w for w in standin_webhooks(standin) if w["webhookType"] in wanted]
+    assert sent and all(w["status"] == "200" for w in sent), sent
+    # The agent token, locally without IAM (ANONYMOUS_AGENT_TOKENS=allow in make dev).
+    status, agent = call("POST", root + "/agent-token", {"roomId": room_id})
+    assert status == 200
+    claims = jwt.decode(agent["token"], "dev-secret-not-for-videosdk", algorithms=["HS256"])
+    assert "roles" not in claims and claims["roomId"] == room_id

@@ -2,6 +2,8 @@
 the Lambda runtime emulator, VideoSDK played by the stand-in) match it: every status is
 documented for its route, and every body validates against the documented schema."""
 
+import json
+
 import jsonschema
 import yaml
 from openapi_spec_validator import validate
@@ -15,6 +17,12 @@ ROUTE = {
     "validate-meeting": "/validate-meeting/{meetingId}",
     "create-livestream": "/create-livestream",
     "end-livestream": "/end-livestream",
+    "videosdk-webhook": "/videosdk-webhook",
+    "start-recording": "/start-recording",
+    "end-recording": "/end-recording",
+    "list-recordings": "/recordings",
+    "end-meeting": "/end-meeting",
+    "agent-token": "/agent-token",
 }
 # The apps' VideoSDK REST calls, served by create-meeting and validate-meeting.
 CLIENT_PATHS = {"/v2/rooms", "/v2/rooms/validate/{roomId}", "/v2/sessions", "/v2/sessions/", "/v2/hls/{roomId}/active"}
@@ -111,5 +119,28 @@ def test_real_answers_match_the_spec(deployment):
                headers=token)[0] == 200
     assert req("validate-meeting", "GET", "/v2/sessions/", "/v2/sessions/", query="roomId=a%2Fb",
                headers=token)[0] == 400
+
+    # After the join.
+    from conftest import standin_join
+    standin = fns["create-meeting"].standin
+    standin_join(standin, room_id)
+    assert req("start-recording", "POST", body={"roomId": room_id, "config": {"mode": "audio"}})[0] == 200
+    assert req("start-recording", "POST", body={"roomId": room_id})[0] == 409
+    assert req("start-recording", "POST", body={"roomId": room_id, "awsDirPath": "x/"})[0] == 400
+    assert req("end-recording", "POST", body={"roomId": room_id})[0] == 200
+    assert req("end-recording", "POST", body={"roomId": room_id})[0] == 422
+    assert req("list-recordings", "GET", query=f"roomId={room_id}&perPage=5")[0] == 200
+    assert req("list-recordings", "GET", query="roomId=r&perPage=500")[0] == 400
+    assert req("end-meeting", "POST", body={"roomId": room_id, "deactivate": True})[0] == 200
+    assert req("end-meeting", "POST", body={"roomId": room_id})[0] == 422
+    assert req("end-meeting", "POST", body={"roomId": "zzzz-zzzz-zzzz"})[0] == 404
+    assert req("agent-token", "POST", body={"roomId": room_id, "ttl": 600})[0] == 200
+    assert req("agent-token", "POST", body={"ttl": 7200})[0] == 400
+    raw = (ROOT / "events" / "videosdk-webhook.json").read_text()
+    sample = json.loads(raw)
+    signed = {"videosdk-signature": sample["headers"]["videosdk-signature"], "Content-Type": "application/json"}
+    assert req("videosdk-webhook", "POST", body=sample["body"].encode(), headers=signed)[0] == 200
+    assert req("videosdk-webhook", "POST", body=b'{"webhookType":"x"}', headers=signed)[0] == 401
+    assert req("videosdk-webhook", "GET")[0] == 405
 
     assert {f for f, _, _ in seen} == set(ROUTE)

@@ -1,0 +1,132 @@
+"""After the join, with the packaged binaries under the Lambda runtime emulator: rooms report to
+the operator's webhook, the stand-in signs VideoSDK's webhooks, videosdk-webhook verifies them
+and publishes to moto's EventBridge, and a rule's SQS target reads them back."""
+
+import hashlib
+import json
+import time
+
+import boto3
+import jwt
+
+from conftest import REGION, ROOT, SECRET, standin_join, standin_requests, standin_webhooks
+
+
+def aws(client, endpoint):
+    return boto3.client(client, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
+                        aws_secret_access_key="testing")
+
+
+def bus_with_queue(endpoint, bus):
+    """An EventBridge bus whose rule (source videosdk) targets an SQS queue; returns the queue URL."""
+    events, sqs = aws("events", endpoint), aws("sqs", endpoint)
+    events.create_event_bus(Name=bus)
+    queue_url = sqs.create_queue(QueueName=bus + "-q")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="videosdk-all", EventBusName=bus, EventPattern=json.dumps({"source": ["videosdk"]}))
+    events.put_targets(Rule="videosdk-all", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    return queue_url
+
+
+def read_queue(endpoint, queue_url, want, timeout=60):
+    sqs = aws("sqs", endpoint)
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < want and time.monotonic() < deadline:
+        for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            got.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    return got
+
+
+def test_a_meeting_s_webhooks_reach_eventbridge_verified(moto, standin, start_function):
+    endpoint, sm = moto
+    sm.create_secret(Name="videosdk/after", SecretString=json.dumps({"apiKey": "e2e-api-key", "secret": SECRET}))
+    queue_url = bus_with_queue(endpoint, "videosdk-e2e")
+    common = {"AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_SECRET_ID": "videosdk/after", "VIDEOSDK_API_ENDPOINT": standin,
+              "CALLER_AUTH": "none", "ANONYMOUS_ROOM_CONTROL": "allow"}
+    hook = start_function("videosdk-webhook", {**common, "EVENT_BUS_NAME": "videosdk-e2e"})
+    webhook_url = hook.url + "/videosdk-webhook"
+    fns = {name: start_function(name, {**common, "WEBHOOK_URL": webhook_url})
+           for name in ["create-meeting", "start-recording", "end-recording", "list-recordings", "end-meeting"]}
+
+    status, _, room = fns["create-meeting"].request("POST", body={})
+    assert status == 200, room
+    room_id = room["roomId"]
+    assert standin_requests(standin)[0]["body"]["webhook"]["endPoint"] == webhook_url
+    # A caller's own webhook cannot replace the operator's.
+    status, _, refused = fns["create-meeting"].request(
+        "POST", body={"customRoomId": "weekly-allhands", "webhook": {"endPoint": "https://attacker.example.com/h"}})
+    assert (status, refused["error"]["code"]) == (403, "forbidden")
+
+    status, _, early = fns["start-recording"].request("POST", body={"roomId": room_id})
+    assert (status, early["error"]["code"]) == (422, "upstream_rejected"), "no live session yet"
+    standin_join(standin, room_id)
+    status, _, started = fns["start-recording"].request("POST", body={"roomId": room_id})
+    assert (status, started) == (200, {"roomId": room_id, "status": "starting"})
+    sent = [r for r in standin_requests(standin) if r["path"] == "/v2/recordings/start"][-1]
+    assert sent["body"] == {"roomId": room_id, "webhookUrl": webhook_url}
+    status, _, stopped = fns["end-recording"].request("POST", body={"roomId": room_id})
+    assert (status, stopped["status"]) == (200, "stopping")
+    status, _, listed = fns["list-recordings"].request("GET", query=f"roomId={room_id}")
+    assert status == 200 and listed["total"] == 1, listed
+    status, _, ended = fns["end-meeting"].request("POST", body={"roomId": room_id, "deactivate": True})
+    assert (status, ended) == (200, {"roomId": room_id, "ended": True, "deactivated": True})
+
+    events = read_queue(endpoint, queue_url, 4)
+    by_type = {e["detail-type"]: e for e in events}
+    assert set(by_type) == {"session-started", "recording-started", "recording-stopped", "session-ended"}, events
+    for e in events:
+        assert e["source"] == "videosdk"
+        detail = e["detail"]
+        assert detail["webhookType"] == e["detail-type"]
+        assert detail["data"]["meetingId"] == room_id
+        assert len(detail["id"]) == 64 and detail["receivedAt"].endswith("Z")
+    stopped_event = by_type["recording-stopped"]["detail"]
+    assert stopped_event["data"]["fileUrl"] == listed["recordings"][0]["fileUrl"]
+    assert all(w["status"] == "200" for w in standin_webhooks(standin)), standin_webhooks(standin)
+    # Nothing but verified events: a forged delivery is refused and never published.
+    assert hook.invoke("videosdk-webhook-forged.json")["statusCode"] == 401
+    assert read_queue(endpoint, queue_url, 1, timeout=3) == []
+    assert hook.invoke("videosdk-webhook.json")["statusCode"] == 200
+    [sample] = read_queue(endpoint, queue_url, 1)
+    # The id is the SHA-256 of the raw body: a repeated delivery has the same id.
+    raw = json.loads((ROOT / "events" / "videosdk-webhook.json").read_text())["body"]
+    assert sample["detail"]["id"] == hashlib.sha256(raw.encode()).hexdigest()
+    assert hook.invoke("videosdk-webhook.json")["statusCode"] == 200
+    [repeat] = read_queue(endpoint, queue_url, 1)
+    assert repeat["detail"]["id"] == sample["detail"]["id"]
+    log = hook.log()
+    assert "cdn.videosdk.live" not in log, "bodies are never logged"
+
+
+def test_the_bus_refusing_is_503_and_the_key_unavailable_is_503(moto, standin, start_function):
+    endpoint, sm = moto
+    sm.create_secret(Name="videosdk/refuse", SecretString=json.dumps({"apiKey": "e2e-api-key", "secret": SECRET}))
+    common = {"AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_SECRET_ID": "videosdk/refuse", "VIDEOSDK_API_ENDPOINT": standin}
+    no_bus = start_function("videosdk-webhook", {**common, "EVENT_BUS_NAME": "does-not-exist"})
+    answer = no_bus.invoke("videosdk-webhook.json")
+    assert answer["statusCode"] == 503 and json.loads(answer["body"])["error"]["code"] == "event_bus_unavailable"
+    assert no_bus.invoke("videosdk-webhook-unsigned.json")["statusCode"] == 401
+    # VideoSDK unreachable and no pinned key: 503 so that VideoSDK delivers again.
+    no_key = start_function("videosdk-webhook", {**common, "VIDEOSDK_API_ENDPOINT": "http://127.0.0.1:9"})
+    answer = no_key.invoke("videosdk-webhook.json")
+    assert answer["statusCode"] == 503 and json.loads(answer["body"])["error"]["code"] == "webhook_key_unavailable"
+    # Pinned: VideoSDK is never asked.
+    pem = (ROOT / "dev/videosdk-standin/keys/dev-webhook-public-key.pem").read_text()
+    pinned = start_function("videosdk-webhook", {**common, "VIDEOSDK_API_ENDPOINT": "http://127.0.0.1:9",
+                                                 "VIDEOSDK_WEBHOOK_PUBLIC_KEY": pem.replace("\n", "\\n")})
+    assert pinned.invoke("videosdk-webhook.json")["statusCode"] == 200
+
+
+def test_agent_tokens_under_the_runtime(deployment):
+    fns = deployment("jwt")
+    answer = fns["agent-token"].invoke("agent-token.json")
+    assert answer["statusCode"] == 200
+    token = json.loads(answer["body"])["token"]
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert "roles" not in claims and claims["version"] == 2 and claims["roomId"] == "abcd-efgh-ijkl"
+    assert claims["exp"] - claims["iat"] == 1800
+    assert "assumed-role/videosdk-agent" in fns["agent-token"].log()
+    assert token not in fns["agent-token"].log()
+    assert fns["agent-token"].invoke("agent-token-jwt-caller.json")["statusCode"] == 401
