@@ -62,7 +62,9 @@ template: venv
 	$(VENV)/bin/pytest tests/template -q
 
 sam-build: venv
-	CARGO_TARGET_DIR=$(SAM_TARGET_DIR) sam build --parameter-overrides Architecture=$(SAM_ARCH)
+	# --no-cached: SAM's cache hashes the whole CodeUri (the repository, target/ included: gigabytes)
+	# once per function; cargo's own target dir is the cache that matters.
+	CARGO_TARGET_DIR=$(SAM_TARGET_DIR) sam build --no-cached --parameter-overrides Architecture=$(SAM_ARCH)
 	for f in GetToken CreateMeeting ValidateMeeting CreateLivestream EndLivestream VideosdkWebhook StartRecording EndRecording ListRecordings EndMeeting AgentToken; do \
 	  test -x .aws-sam/build/$${f}Function/bootstrap || { echo "missing bootstrap for $$f"; exit 1; }; \
 	done

@@ -45,9 +45,9 @@ FULL = {"cold_runs": 40, "warm_requests": 500, "rss_invocations": 10_000, "node_
 SMOKE = {"cold_runs": 3, "warm_requests": 20, "rss_invocations": 200, "node_rounds": 3}
 
 
-def get(url, body=None, timeout=10):
+def get(url, body=None, timeout=10, headers=None):
     req = urllib.request.Request(url, data=body, method="POST" if body else "GET",
-                                 headers={"Content-Type": "application/json"})
+                                 headers=headers or {"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         payload = resp.read()
         return resp.status, payload
@@ -56,8 +56,9 @@ def get(url, body=None, timeout=10):
 class Emulated:
     """One function (or the floor) behind its own runtime emulator."""
 
-    def __init__(self, procs, label, binary, env, body=None):
+    def __init__(self, procs, label, binary, env, body=None, headers=None):
         self.procs, self.label, self.binary, self.body = procs, label, binary, body
+        self.headers = {"Content-Type": "application/json", **(headers or {})}
         self.port, runtime_env = runtime_emulator(procs, label.replace(" ", "-").replace("(", "").replace(")", ""))
         self.env = {**runtime_env, **env}
         self.url = f"http://127.0.0.1:{self.port}/lambda-url/_/"
@@ -70,7 +71,7 @@ class Emulated:
         self.spawned += 1
         started = time.perf_counter()
         self.proc = self.procs.start(f"{self.label}-{self.spawned}", [self.binary], env=self.env)
-        status, payload = get(self.url, self.body)
+        status, payload = get(self.url, self.body, headers=self.headers)
         self.cold.append((time.perf_counter() - started) * 1000)
         assert status == 200 and b'"error"' not in payload, (self.label, status, payload[:200])
 
@@ -78,7 +79,7 @@ class Emulated:
         times = []
         for _ in range(count):
             started = time.perf_counter()
-            status, _ = get(self.url, self.body)
+            status, _ = get(self.url, self.body, headers=self.headers)
             times.append((time.perf_counter() - started) * 1000)
             assert status == 200
         times.sort()
@@ -89,7 +90,7 @@ class Emulated:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         method = "POST" if self.body else "GET"
         for _ in range(count):
-            conn.request(method, "/lambda-url/_/", body=self.body, headers={"Content-Type": "application/json"})
+            conn.request(method, "/lambda-url/_/", body=self.body, headers=self.headers)
             resp = conn.getresponse()
             resp.read()
             assert resp.status == 200
@@ -189,6 +190,19 @@ def dev_first_token(timeout=900):
         subprocess.run(["rm", "-rf", str(clone), str(log_path)], check=False)
 
 
+DEV_PUBLIC_KEY = (ROOT / "dev" / "videosdk-standin" / "keys" / "dev-webhook-public-key.pem").read_text()
+# A delivery signed with the stand-in's development key.
+WEBHOOK = json.loads((ROOT / "events" / "videosdk-webhook.json").read_text())
+
+
+def webhook_bus(endpoint):
+    """An EventBridge bus in moto for the webhook variant."""
+    import boto3
+    boto3.client("events", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_event_bus(Name="videosdk-bench")
+    return "videosdk-bench"
+
+
 def criterion_median_us(name):
     estimates = json.loads((CRITERION / name / "new" / "estimates.json").read_text())
     return estimates["median"]["point_estimate"] / 1000
@@ -196,7 +210,7 @@ def criterion_median_us(name):
 
 def run(smoke):
     n = SMOKE if smoke else FULL
-    needed = [bootstrap("get-token"), bootstrap("create-meeting"), FLOOR, SM_ROUNDTRIP, INIT_STEPS, STANDIN,
+    needed = [bootstrap("get-token"), bootstrap("create-meeting"), bootstrap("videosdk-webhook"), FLOOR, SM_ROUNDTRIP, INIT_STEPS, STANDIN,
               NODE_DIR / "node_modules" / "express"]
     missing = [str(p) for p in needed if not p.exists()]
     if missing:
@@ -219,6 +233,10 @@ def run(smoke):
             Emulated(procs, "get-token (SM)", bootstrap("get-token"), sm),
             Emulated(procs, "create-meeting", bootstrap("create-meeting"), env_creds, body=b"{}"),
             Emulated(procs, "create-meeting (SM)", bootstrap("create-meeting"), sm, body=b"{}"),
+            # Key pinned, EventBridge client built at INIT; every delivery is published to moto.
+            Emulated(procs, "videosdk-webhook (SM)", bootstrap("videosdk-webhook"),
+                     {**sm, "EVENT_BUS_NAME": webhook_bus(endpoint), "VIDEOSDK_WEBHOOK_PUBLIC_KEY": DEV_PUBLIC_KEY},
+                     body=WEBHOOK["body"].encode(), headers={"videosdk-signature": WEBHOOK["headers"]["videosdk-signature"]}),
         ]
         for _ in range(n["cold_runs"]):
             for v in variants:
@@ -234,11 +252,15 @@ def run(smoke):
         procs.stop_all()
     fig["node_sign"] = node_sign(n["node_rounds"])
     fig["zipped_mib"] = {name: zipped_mib(bootstrap(name)) for name in
-                         ("get-token", "create-meeting", "validate-meeting", "create-livestream", "end-livestream")}
+                         ("get-token", "create-meeting", "validate-meeting", "create-livestream", "end-livestream",
+                          "videosdk-webhook", "start-recording", "end-recording", "list-recordings", "end-meeting",
+                          "agent-token")}
     fig["zipped_mib"]["floor"] = zipped_mib(FLOOR)
     if not smoke:
         fig["mint_us"] = criterion_median_us("mint_participant_token")
         fig["handler_us"] = criterion_median_us("get_token_handler")
+        fig["rsa_verify_us"] = criterion_median_us("rsa2048_verify")
+        fig["webhook_us"] = criterion_median_us("webhook_verify_and_parse")
         # Last, alone: it builds on every core.
         fig["dev_first_token_s"], fig["dev_head"] = dev_first_token()
     return fig, n
@@ -252,7 +274,8 @@ def report(fig, n, smoke):
     print(f"cold start, spawn -> first answer, median of {n['cold_runs']} (runtime emulator; SM = secret read "
           "from Secrets Manager, moto_server, during INIT; otherwise from the environment):")
     print(f"  {'':24} {'cold':>9} {'warm p50':>9} {'warm p99':>9} {'peak RSS':>10}")
-    for label in ("floor", "get-token", "get-token (SM)", "create-meeting", "create-meeting (SM)"):
+    for label in ("floor", "get-token", "get-token (SM)", "create-meeting", "create-meeting (SM)",
+                  "videosdk-webhook (SM)"):
         f = fig[label]
         extra = (f"  {f['warm_p50_ms']:6.2f} ms {f['warm_p99_ms']:6.2f} ms {f['rss_mib']:6.1f} MiB"
                  if "rss_mib" in f else "")
@@ -271,6 +294,9 @@ def report(fig, n, smoke):
     mint, handler = fig["mint_us"], fig["handler_us"]
     print(f"criterion medians: mint one participant token {mint:.2f} us; whole get-token handler "
           f"(event JSON -> response) {handler:.2f} us")
+    print(f"criterion medians: RSA-2048 verify alone {fig['rsa_verify_us']:.2f} us; whole videosdk-webhook "
+          f"handler (event JSON -> verify -> read -> response, no bus) {fig['webhook_us']:.2f} us")
+    wh_sm = fig["videosdk-webhook (SM)"]["cold_ms"]
     dev = fig["dev_first_token_s"]
     print(f"make dev, fresh clone of HEAD ({fig['dev_head']}) -> first token: {dev:.1f} s")
     checks = [
@@ -286,9 +312,13 @@ def report(fig, n, smoke):
          mint * 50, sign["median_ns"] / 1000, f"1/{sign['median_ns'] / 1000 / mint:.0f} ({mint:.2f} us vs "
                                                f"{sign['median_ns'] / 1000:.1f} us)"),
         ("get-token handler median <= 15 us", handler, 15, f"{handler:.2f} us"),
+        ("webhook verify + parse median <= 50 us", fig["webhook_us"], 50, f"{fig['webhook_us']:.2f} us"),
+        ("videosdk-webhook (SM) cold <= get-token (SM) cold + 1 ms",
+         wh_sm, gt_sm + 1, f"{wh_sm:.2f} ms vs {gt_sm:.2f} + 1 ms"),
     ]
     checks += [(f"{label} peak RSS <= 10 MiB after {n['rss_invocations']:,}", fig[label]["rss_mib"], 10,
-                f"{fig[label]['rss_mib']:.2f} MiB") for label in ("get-token (SM)", "create-meeting (SM)")]
+                f"{fig[label]['rss_mib']:.2f} MiB")
+               for label in ("get-token (SM)", "create-meeting (SM)", "videosdk-webhook (SM)")]
     checks += [(f"{name} zipped bootstrap <= 2.5 MiB", size, 2.5, f"{size:.2f} MiB")
                for name, size in fig["zipped_mib"].items() if name != "floor"]
     checks.append(("make dev from a fresh clone to first token <= 90 s", dev, 90, f"{dev:.1f} s"))

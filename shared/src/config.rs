@@ -218,7 +218,9 @@ impl Config {
         if let Some(url) = &webhook_url {
             let rest = url.strip_prefix("https://").unwrap_or(url);
             let concrete = match rest.strip_prefix(DOMAIN_PLACEHOLDER) {
-                Some(path) if url.starts_with("https://") => format!("https://api.example.com{path}"),
+                Some(path) if url.starts_with("https://") && (path.is_empty() || path.starts_with(['/', ':'])) => {
+                    format!("https://api.example.com{path}")
+                }
                 _ if url.contains(DOMAIN_PLACEHOLDER) => {
                     return Err(invalid("WEBHOOK_URL", "{domainName} may only be the whole host of an https URL"));
                 }
@@ -430,6 +432,21 @@ mod tests {
             (&[("VIDEOSDK_API_ENDPOINT", "http://10.0.0.1:8080")], "VIDEOSDK_API_ENDPOINT"),
             (&[("VIDEOSDK_API_ENDPOINT", "https://")], "VIDEOSDK_API_ENDPOINT"),
             (&[("VIDEOSDK_API_ENDPOINT", "https://api.videosdk.live/?x")], "VIDEOSDK_API_ENDPOINT"),
+            // After the join.
+            (&[("WEBHOOK_URL", "http://hooks.example.com/h")], "WEBHOOK_URL"),
+            (&[("WEBHOOK_URL", "hooks.example.com/h")], "WEBHOOK_URL"),
+            (&[("WEBHOOK_URL", "https://{domainName}.evil.example.com/h")], "WEBHOOK_URL"),
+            (&[("WEBHOOK_URL", "http://{domainName}/h")], "WEBHOOK_URL"),
+            (&[("WEBHOOK_EVENTS", "recording-stopped,everything")], "WEBHOOK_EVENTS"),
+            (&[("WEBHOOK_EVENTS", ",")], "WEBHOOK_EVENTS"),
+            (&[("VIDEOSDK_WEBHOOK_PUBLIC_KEY", "not a key")], "VIDEOSDK_WEBHOOK_PUBLIC_KEY"),
+            (&[("EVENT_BUS_NAME", "bus name with spaces")], "EVENT_BUS_NAME"),
+            (&[("RECORDING_DIR_PATH", "../elsewhere")], "RECORDING_DIR_PATH"),
+            (&[("RECORDING_DIR_PATH", "a b")], "RECORDING_DIR_PATH"),
+            (&[("ANONYMOUS_ROOM_CONTROL", "yes")], "ANONYMOUS_ROOM_CONTROL"),
+            (&[("ANONYMOUS_AGENT_TOKENS", "1")], "ANONYMOUS_AGENT_TOKENS"),
+            (&[("AGENT_TOKEN_MAX_TTL_SECONDS", "3601")], "AGENT_TOKEN_MAX_TTL_SECONDS"),
+            (&[("AGENT_TOKEN_MAX_TTL_SECONDS", "59")], "AGENT_TOKEN_MAX_TTL_SECONDS"),
         ];
         for (vars, variable) in cases {
             let err = config(vars).unwrap_err();
@@ -468,6 +485,34 @@ mod tests {
         .unwrap();
         assert_eq!(c.anonymous_default_permissions, vec![Permission::AllowJoin, Permission::AllowMod]);
         assert!(c.anonymous_livestreams);
+    }
+
+    #[test]
+    fn webhook_settings_are_read_and_the_domain_is_filled_in() {
+        let pem = crate::signature::Signer::generate().public_key_pem();
+        let escaped = pem.replace('\n', "\\n");
+        let c = config(&[
+            ("WEBHOOK_URL", "https://{domainName}/videosdk-webhook"),
+            ("VIDEOSDK_WEBHOOK_PUBLIC_KEY", &escaped),
+            ("EVENT_BUS_NAME", "arn:aws:events:us-east-1:123456789012:event-bus/videosdk"),
+            ("RECORDING_DIR_PATH", "videosdk/{roomId}/"),
+        ])
+        .unwrap();
+        assert!(c.webhook_public_key.is_some(), "a PEM with literal \\n line breaks");
+        assert_eq!(
+            c.webhook_url_for(Some("abc.execute-api.eu-west-1.amazonaws.com")).unwrap().as_deref(),
+            Some("https://abc.execute-api.eu-west-1.amazonaws.com/videosdk-webhook")
+        );
+        for bad in [None, Some(""), Some("evil.com/x"), Some("a b")] {
+            assert_eq!(c.webhook_url_for(bad).unwrap_err().variable, "WEBHOOK_URL", "{bad:?}");
+        }
+        let defaults = config(&[]).unwrap();
+        assert_eq!(defaults.webhook_url_for(Some("x")).unwrap(), None);
+        assert_eq!(defaults.webhook_events.len(), 11);
+        assert_eq!(defaults.agent_token_max_ttl, Duration::from_secs(3600));
+        assert!(!defaults.anonymous_room_control && !defaults.anonymous_agent_tokens);
+        let local = config(&[("WEBHOOK_URL", "http://127.0.0.1:9000/videosdk-webhook")]).unwrap();
+        assert_eq!(local.webhook_url_for(None).unwrap().as_deref(), Some("http://127.0.0.1:9000/videosdk-webhook"));
     }
 
     #[test]

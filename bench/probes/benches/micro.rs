@@ -1,6 +1,7 @@
-//! In-process micro-benchmarks for `make bench` (criterion): minting one participant token, and
-//! the whole `get-token` handler from the raw API Gateway event (JSON text, parsed as the Lambda
-//! runtime does) to the response.
+//! In-process micro-benchmarks for `make bench` (criterion): minting one participant token, the
+//! whole `get-token` handler from the raw API Gateway event (JSON text, parsed as the Lambda
+//! runtime does) to the response, and for webhooks the RSA-2048 verification alone and the whole
+//! `videosdk-webhook` handler (event parse, verify, read; no bus: the publish is logged).
 
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
@@ -72,5 +73,53 @@ fn get_token_event() -> String {
     .to_string()
 }
 
-criterion_group!(benches, mint, handler);
+const WEBHOOK_BODY: &str = r#"{"webhookType":"recording-stopped","data":{"meetingId":"abcd-efgh-ijkl","sessionId":"6523a1b2c3d4e5f6a7b8c9d0","filePath":"recordings/abcd-efgh-ijkl/6523a1b2c3d4e5f6a7b8c9d0.mp4","fileUrl":"https://cdn.videosdk.live/recordings/abcd-efgh-ijkl/6523a1b2c3d4e5f6a7b8c9d0.mp4"}}"#;
+
+fn webhook(c: &mut Criterion) {
+    use shared::signature::{PublicKey, Signer};
+    let signer = Signer::generate();
+    let pem = signer.public_key_pem();
+    let key = PublicKey::from_pem(&pem).unwrap();
+    let signature = signer.sign(WEBHOOK_BODY.as_bytes());
+    assert!(key.verify(WEBHOOK_BODY.as_bytes(), Some(&signature)).is_ok());
+    c.bench_function("rsa2048_verify", |b| {
+        b.iter(|| black_box(key.verify(black_box(WEBHOOK_BODY.as_bytes()), Some(&signature))).unwrap())
+    });
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let vars =
+        [("VIDEOSDK_API_KEY", API_KEY), ("VIDEOSDK_SECRET", SECRET), ("VIDEOSDK_WEBHOOK_PUBLIC_KEY", pem.as_str())];
+    let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+    let state: State = runtime.block_on(State::init(config, Uses::Webhooks));
+    let event = webhook_event(&signature);
+    let response = runtime.block_on(videosdk_webhook::handler(&state, lambda_http::request::from_str(&event).unwrap()));
+    assert_eq!(response.status(), 200);
+    c.bench_function("webhook_verify_and_parse", |b| {
+        b.iter(|| {
+            let request = lambda_http::request::from_str(black_box(&event)).unwrap();
+            black_box(runtime.block_on(videosdk_webhook::handler(&state, request)))
+        })
+    });
+}
+
+fn webhook_event(signature: &str) -> String {
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "POST /videosdk-webhook",
+        "rawPath": "/videosdk-webhook",
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "api.example.com", "videosdk-signature": signature},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
+            "http": {"method": "POST", "path": "/videosdk-webhook", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "VideoSDK"},
+            "requestId": "bench", "routeKey": "POST /videosdk-webhook", "stage": "$default",
+            "time": "24/Nov/2026:12:00:00 +0000", "timeEpoch": 1795521600000u64
+        },
+        "body": WEBHOOK_BODY,
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+criterion_group!(benches, mint, handler, webhook);
 criterion_main!(benches);
