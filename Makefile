@@ -62,6 +62,10 @@ template: venv
 	$(VENV)/bin/pytest tests/template -q
 
 sam-build: venv
+	# Every function in one cargo run first: their LTO links run side by side, where sam build
+	# links one function after the other. sam build's own `cargo lambda build --release --bin <name>`
+	# then finds each bootstrap fresh (same command, features and target dir) and only copies it.
+	CARGO_TARGET_DIR=$(SAM_TARGET_DIR) cargo lambda build --release --locked $(if $(filter arm64,$(SAM_ARCH)),--arm64)
 	# --no-cached: SAM's cache hashes the whole CodeUri (the repository, target/ included: gigabytes)
 	# once per function; cargo's own target dir is the cache that matters.
 	CARGO_TARGET_DIR=$(SAM_TARGET_DIR) sam build --no-cached --parameter-overrides Architecture=$(SAM_ARCH)
