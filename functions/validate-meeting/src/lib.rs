@@ -10,6 +10,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 
 use shared::client_api::{self, ClientRoute};
+use shared::control;
 use shared::http::{self, ApiError, Fields, ok, require_method, respond};
 use shared::ids::RoomId;
 use shared::videosdk::sessions::{self, Paging};
@@ -49,8 +50,10 @@ async fn client_call(state: &State, req: &Request, route: ClientRoute) -> Result
             let room = query
                 .take_room_id("roomId")?
                 .ok_or_else(|| ApiError::invalid("roomId", "roomId is required: GET /v2/sessions?roomId={roomId}."))?;
-            let paging =
-                Paging { page: page(&mut query, "page", 1_000_000)?, per_page: page(&mut query, "perPage", 100)? };
+            let paging = Paging {
+                page: control::take_bounded(&mut query, "page", 1_000_000)?,
+                per_page: control::take_bounded(&mut query, "perPage", 100)?,
+            };
             query.finish()?;
             client_api::require_room(&token, &room)?;
             let found = sessions::list(api, &state.secrets, &room, paging).await?;
@@ -68,16 +71,6 @@ async fn client_call(state: &State, req: &Request, route: ClientRoute) -> Result
             Ok(ok(&json!({"code": 200, "data": active})))
         }
         ClientRoute::CreateRoom => Err(client_api::not_served()),
-    }
-}
-
-/// A whole number from 1 to `max`, when given.
-fn page(query: &mut Fields, name: &str, max: u64) -> Result<Option<u64>, ApiError> {
-    match query.take_u64(name)? {
-        Some(n) if !(1..=max).contains(&n) => {
-            Err(ApiError::invalid(name, format!("{name} must be between 1 and {max}.")))
-        }
-        other => Ok(other),
     }
 }
 
