@@ -6,9 +6,11 @@ use std::future::Future;
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
 
 use crate::claims::{ParticipantRole, Permission};
+use crate::config::Action;
 use crate::config::{CallerAuth, Config};
 use crate::error::ApiError;
 use crate::events::EventBus;
+use crate::ratelimit::RateLimiter;
 use crate::secret::SecretStore;
 use crate::videosdk::VideoSdk;
 use crate::webhook::KeyStore;
@@ -22,6 +24,9 @@ pub struct State {
     pub videosdk: Option<VideoSdk>,
     /// The webhook receiver's key and bus (`Uses::Webhooks` only).
     pub webhooks: Option<Webhooks>,
+    /// Per-caller limits, when `RATE_LIMIT_TABLE` is set and an action this function performs
+    /// is limited; otherwise no DynamoDB client exists.
+    pub limiter: Option<RateLimiter>,
 }
 
 /// What `videosdk-webhook` needs beyond the secret.
@@ -49,13 +54,23 @@ pub enum Uses {
 impl State {
     /// Reads the secret and builds clients. Never fails: a missing secret is answered with 503.
     pub async fn init(config: Config, uses: Uses) -> State {
+        State::init_limited(config, uses, &[]).await
+    }
+
+    /// [`Self::init`] for a function that performs `actions`: their per-caller limits apply.
+    pub async fn init_limited(config: Config, uses: Uses, actions: &[Action]) -> State {
         warn_about_risky_settings(&config);
-        let secrets = SecretStore::load(&config).await;
         let needs_api = match uses {
             Uses::TokensOnly => false,
             Uses::VideoSdkApi => true,
             // The key is fetched from VideoSDK only when it is not pinned.
             Uses::Webhooks => config.webhook_public_key.is_none(),
+        };
+        // With the key pinned, the webhook receiver signs nothing: it reads no secret (no
+        // Secrets Manager round trip at INIT, and a broken secret cannot stop deliveries).
+        let secrets = match uses == Uses::Webhooks && !needs_api {
+            true => SecretStore::missing("not read: VIDEOSDK_WEBHOOK_PUBLIC_KEY is pinned".into()),
+            false => SecretStore::load(&config).await,
         };
         let videosdk = match needs_api {
             false => None,
@@ -71,12 +86,44 @@ impl State {
             Uses::Webhooks => Some(Webhooks::init(&config).await),
             _ => None,
         };
-        State { config, secrets, videosdk, webhooks }
+        let limiter = limiter(&config, actions).await;
+        State { config, secrets, videosdk, webhooks, limiter }
+    }
+
+    /// Counts one `action` by the caller of `req`: 429 `rate_limited` over its limit; `Ok` when
+    /// no limit applies or the table cannot be reached (logged and counted).
+    pub async fn admit(&self, req: &Request, action: Action) -> Result<(), ApiError> {
+        match &self.limiter {
+            None => Ok(()),
+            Some(limiter) => limiter.admit(&crate::caller::rate_key(req), action, std::time::SystemTime::now()).await,
+        }
     }
 
     /// The VideoSDK client, or 500 when INIT could not build it (logged then).
     pub fn videosdk(&self) -> Result<&VideoSdk, ApiError> {
         self.videosdk.as_ref().ok_or(ApiError::Misconfigured)
+    }
+}
+
+/// The limiter for `actions`, or `None` when no table is set or none of them is limited.
+async fn limiter(config: &Config, actions: &[Action]) -> Option<RateLimiter> {
+    let table = config.rate_limit_table.clone()?;
+    let limited: Vec<String> = actions
+        .iter()
+        .filter_map(|&a| config.rate_limits.get(a).map(|l| format!("{a}={}/{}", l.count, l.window_seconds)))
+        .collect();
+    if limited.is_empty() {
+        return None;
+    }
+    match RateLimiter::new(table.clone(), config.rate_limits).await {
+        Ok(limiter) => {
+            tracing::info!(table = %table, limits = %limited.join(","), "per-caller rate limits on");
+            Some(limiter)
+        }
+        Err(e) => {
+            tracing::error!(cause = %e, "could not build the DynamoDB client; requests go on without rate limits");
+            None
+        }
     }
 }
 
@@ -152,8 +199,17 @@ where
     }
 }
 
-/// INIT, then the runtime loop. A function's `main` is one call to this.
+/// INIT, then the runtime loop. A function's `main` is one call to this (or to [`run_limited`]).
 pub async fn run<H, F>(uses: Uses, handler: H) -> Result<(), Error>
+where
+    H: Fn(&'static State, Request) -> F,
+    F: Future<Output = Response<Body>> + Send,
+{
+    run_limited(uses, &[], handler).await
+}
+
+/// [`run`] for a function that performs `actions` (per-caller rate limits).
+pub async fn run_limited<H, F>(uses: Uses, actions: &[Action], handler: H) -> Result<(), Error>
 where
     H: Fn(&'static State, Request) -> F,
     F: Future<Output = Response<Body>> + Send,
@@ -167,7 +223,7 @@ where
     match Config::from_env() {
         Ok(config) => {
             // The state lives as long as the process; leaking it lets handlers borrow it.
-            let state: &'static State = Box::leak(Box::new(State::init(config, uses).await));
+            let state: &'static State = Box::leak(Box::new(State::init_limited(config, uses, actions).await));
             lambda_http::run(service_fn(|req| {
                 let response = serve(state, req, &handler);
                 async move { Ok::<_, Error>(response.await) }
@@ -176,8 +232,10 @@ where
         }
         Err(e) => {
             tracing::error!(variable = e.variable, cause = %e, "invalid configuration; answering 500 configuration_error");
-            lambda_http::run(service_fn(|_req: Request| async {
-                Ok::<_, Error>(ApiError::Misconfigured.into_response())
+            let settings = e.settings();
+            lambda_http::run(service_fn(move |_req: Request| {
+                let answer = ApiError::InvalidSetting { settings: settings.clone() }.into_response();
+                async move { Ok::<_, Error>(answer) }
             }))
             .await
         }

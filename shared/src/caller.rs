@@ -68,6 +68,26 @@ pub fn iam_principal(req: &Request) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Who a per-caller rate limit counts (contract: "Per-caller rate limits"): the JWT `sub`, else
+/// the IAM identity, else `requestContext.http.sourceIp`, each named by its kind. Requests that
+/// carry none of them (never through API Gateway) share one count.
+pub fn rate_key(req: &Request) -> String {
+    let sub = jwt_claims(req).and_then(|c| c.get("sub")).map(|s| s.trim()).filter(|s| !s.is_empty());
+    if let Some(sub) = sub {
+        return format!("sub:{sub}");
+    }
+    if let Some(principal) = iam_principal(req) {
+        return format!("iam:{principal}");
+    }
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => match ctx.http.source_ip.as_deref().map(str::trim) {
+            Some(ip) if !ip.is_empty() && ip.len() <= 64 => format!("ip:{ip}"),
+            _ => "ip:unknown".into(),
+        },
+        _ => "ip:unknown".into(),
+    }
+}
+
 /// The API Gateway domain the request arrived at (`requestContext.domainName`).
 pub fn domain_name(req: &Request) -> Option<&str> {
     match req.request_context_ref()? {

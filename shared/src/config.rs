@@ -1,6 +1,7 @@
 //! Configuration: every environment variable of the contract, read once at cold start into
 //! [`Config`]. Handlers never read the environment.
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::claims::{MAX_TTL_SECONDS, ParticipantRole, Permission};
@@ -66,6 +67,19 @@ pub struct Config {
     pub anonymous_agent_tokens: bool,
     /// `AGENT_TOKEN_MAX_TTL_SECONDS`: the longest (and default) agent-token lifetime.
     pub agent_token_max_ttl: Duration,
+    /// `ANONYMOUS_MAX_TTL_SECONDS`: the longest (and default cap of the) lifetime of an anonymous
+    /// caller's token.
+    pub anonymous_max_ttl: Duration,
+    /// `ANONYMOUS_CUSTOM_ROOM_IDS=allow`: anonymous callers may name rooms (`customRoomId`).
+    pub anonymous_custom_room_ids: bool,
+    /// `ANONYMOUS_HLS=allow`: anonymous callers may start HLS (a public playback URL).
+    pub anonymous_hls: bool,
+    /// `ANONYMOUS_END_LIVESTREAMS=allow`: anonymous callers may end any room's stream.
+    pub anonymous_end_livestreams: bool,
+    /// `RATE_LIMIT_TABLE`: the DynamoDB table of per-caller counters; unset = no limits.
+    pub rate_limit_table: Option<String>,
+    /// `RATE_LIMITS`: per caller and action.
+    pub rate_limits: Limits,
 }
 
 /// The events rooms subscribe the operator's webhook to when `WEBHOOK_EVENTS` is unset.
@@ -121,6 +135,15 @@ fn check_endpoint(endpoint: &str) -> Result<(), ConfigError> {
 pub struct ConfigError {
     pub variable: &'static str,
     pub reason: String,
+    /// A second setting the first is invalid together with.
+    pub with: Option<&'static str>,
+}
+
+impl ConfigError {
+    /// The settings to name in the 500 `configuration_error` answer (names only, never values).
+    pub fn settings(&self) -> Vec<&'static str> {
+        [Some(self.variable), self.with].into_iter().flatten().collect()
+    }
 }
 
 impl Config {
@@ -266,6 +289,36 @@ impl Config {
             return Err(invalid("AGENT_TOKEN_MAX_TTL_SECONDS", "must be between 60 and 3600 (an hour)"));
         }
 
+        let anonymous_max = seconds(&get, "ANONYMOUS_MAX_TTL_SECONDS", 3600)?;
+        if !(MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&anonymous_max) {
+            return Err(invalid("ANONYMOUS_MAX_TTL_SECONDS", "must be between 60 and 604800 (7 days)"));
+        }
+        let anonymous_custom_room_ids = allow_or_deny(&get, "ANONYMOUS_CUSTOM_ROOM_IDS")?;
+        let anonymous_hls = allow_or_deny(&get, "ANONYMOUS_HLS")?;
+        let anonymous_end_livestreams = allow_or_deny(&get, "ANONYMOUS_END_LIVESTREAMS")?;
+        let rate_limit_table = get("RATE_LIMIT_TABLE");
+        if let Some(name) = &rate_limit_table {
+            let ok = (3..=1024).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-:".contains(&b));
+            if !ok {
+                return Err(invalid("RATE_LIMIT_TABLE", "must be a DynamoDB table name or ARN"));
+            }
+        }
+        let rate_limits = match get("RATE_LIMITS") {
+            None => Limits::defaults(),
+            Some(v) => Limits::parse(&v).map_err(|why| invalid("RATE_LIMITS", &why))?,
+        };
+        if participant_role == ParticipantRole::None && caller_auth == CallerAuth::None {
+            return Err(ConfigError {
+                with: Some("CALLER_AUTH"),
+                ..invalid(
+                    "PARTICIPANT_TOKEN_ROLE",
+                    "none (role-less tokens, which work on VideoSDK's REST API) is refused with CALLER_AUTH=none: \
+                     any anonymous caller could call VideoSDK as this account; use rtc, or CALLER_AUTH=jwt",
+                )
+            });
+        }
+
         Ok(Config {
             secret_source,
             api_endpoint,
@@ -289,6 +342,12 @@ impl Config {
             anonymous_room_control,
             anonymous_agent_tokens,
             agent_token_max_ttl: Duration::from_secs(agent_max),
+            anonymous_max_ttl: Duration::from_secs(anonymous_max),
+            anonymous_custom_room_ids,
+            anonymous_hls,
+            anonymous_end_livestreams,
+            rate_limit_table,
+            rate_limits,
         })
     }
 
@@ -310,8 +369,98 @@ impl Config {
     }
 }
 
+/// What a limit counts (`RATE_LIMITS`' action names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// get-token, agent-token.
+    Token,
+    /// create-meeting and `POST /v2/rooms`.
+    Room,
+    /// Starting a live stream.
+    Stream,
+    /// Starting a recording.
+    Recording,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [Action::Token, Action::Room, Action::Stream, Action::Recording];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Token => "token",
+            Action::Room => "room",
+            Action::Stream => "stream",
+            Action::Recording => "recording",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// At most `count` requests per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub count: u32,
+    pub window_seconds: u64,
+}
+
+/// One limit per action; `None` = that action is not limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits([Option<Limit>; 4]);
+
+/// `RATE_LIMITS` when unset.
+pub const DEFAULT_RATE_LIMITS: &str = "token=30/60,room=10/60,stream=5/60,recording=5/60";
+
+impl Limits {
+    /// Parses `action=count/seconds` entries (comma-separated; `action=off` lifts one limit).
+    /// Actions not named keep their default.
+    pub fn parse(value: &str) -> Result<Limits, String> {
+        let mut limits = Limits::defaults();
+        for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, rule) = entry.split_once('=').ok_or_else(|| format!("{entry:?} is not action=count/seconds"))?;
+            let action = Action::ALL
+                .into_iter()
+                .find(|a| a.name() == name.trim())
+                .ok_or_else(|| format!("unknown action {:?}; use token, room, stream, recording", name.trim()))?;
+            limits.0[action as usize] = match rule.trim() {
+                "off" => None,
+                rule => Some(parse_limit(rule).ok_or_else(|| {
+                    format!(
+                        "{entry:?}: the limit must be count/seconds (count 1 to 1000000, seconds 1 to 86400) or off"
+                    )
+                })?),
+            };
+        }
+        Ok(limits)
+    }
+
+    pub fn defaults() -> Limits {
+        let parsed = DEFAULT_RATE_LIMITS.split(',').map(|e| e.split_once('=').and_then(|(_, r)| parse_limit(r)));
+        let mut limits = [None; 4];
+        for (slot, limit) in limits.iter_mut().zip(parsed) {
+            *slot = limit;
+        }
+        Limits(limits)
+    }
+
+    pub fn get(&self, action: Action) -> Option<Limit> {
+        self.0[action as usize]
+    }
+}
+
+fn parse_limit(rule: &str) -> Option<Limit> {
+    let (count, seconds) = rule.split_once('/')?;
+    let count: u32 = count.trim().parse().ok().filter(|c| (1..=1_000_000).contains(c))?;
+    let window_seconds: u64 = seconds.trim().parse().ok().filter(|s| (1..=86_400).contains(s))?;
+    Some(Limit { count, window_seconds })
+}
+
 fn invalid(variable: &'static str, reason: &str) -> ConfigError {
-    ConfigError { variable, reason: reason.to_owned() }
+    ConfigError { variable, reason: reason.to_owned(), with: None }
 }
 
 fn allow_or_deny(get: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<bool, ConfigError> {
@@ -364,6 +513,23 @@ fn millis(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_parse_with_defaults_for_what_is_not_named() {
+        let d = Limits::defaults();
+        assert_eq!(d.get(Action::Token), Some(Limit { count: 30, window_seconds: 60 }));
+        assert_eq!(d.get(Action::Recording), Some(Limit { count: 5, window_seconds: 60 }));
+        let l = Limits::parse("token=3/2, room=off").unwrap();
+        assert_eq!(l.get(Action::Token), Some(Limit { count: 3, window_seconds: 2 }));
+        assert_eq!(l.get(Action::Room), None);
+        assert_eq!(l.get(Action::Stream), d.get(Action::Stream));
+        for bad in
+            ["token", "token=3", "token=0/60", "token=3/0", "token=3/86401", "tokens=3/60", "token=-1/60", "token=x/y"]
+        {
+            assert!(Limits::parse(bad).is_err(), "{bad}");
+        }
+    }
+
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -402,6 +568,24 @@ mod tests {
     }
 
     #[test]
+    fn role_less_tokens_only_for_signed_in_callers() {
+        let e = config(&[("PARTICIPANT_TOKEN_ROLE", "none"), ("CALLER_AUTH", "none")]).unwrap_err();
+        assert_eq!(e.settings(), vec!["PARTICIPANT_TOKEN_ROLE", "CALLER_AUTH"]);
+        assert!(config(&[("PARTICIPANT_TOKEN_ROLE", "none")]).is_ok(), "with CALLER_AUTH=jwt it stays possible");
+    }
+
+    #[test]
+    fn rate_limits_and_anonymous_caps() {
+        let c = config(&[]).unwrap();
+        assert_eq!((c.rate_limit_table, c.rate_limits), (None, Limits::defaults()));
+        assert_eq!(c.anonymous_max_ttl, Duration::from_secs(3600));
+        assert!(!c.anonymous_custom_room_ids && !c.anonymous_hls && !c.anonymous_end_livestreams);
+        let c = config(&[("RATE_LIMIT_TABLE", "videosdk-limits"), ("RATE_LIMITS", "room=2/10")]).unwrap();
+        assert_eq!(c.rate_limit_table.as_deref(), Some("videosdk-limits"));
+        assert_eq!(c.rate_limits.get(Action::Room), Some(Limit { count: 2, window_seconds: 10 }));
+    }
+
+    #[test]
     fn invalid_values_name_their_variable() {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("TOKEN_DEFAULT_TTL_SECONDS", "ten")], "TOKEN_DEFAULT_TTL_SECONDS"),
@@ -418,6 +602,15 @@ mod tests {
             (&[("ANONYMOUS_DEFAULT_PERMISSIONS", "allow_join,ask_join")], "ANONYMOUS_DEFAULT_PERMISSIONS"),
             (&[("ANONYMOUS_DEFAULT_PERMISSIONS", "join")], "ANONYMOUS_DEFAULT_PERMISSIONS"),
             (&[("ANONYMOUS_LIVESTREAMS", "yes")], "ANONYMOUS_LIVESTREAMS"),
+            (&[("ANONYMOUS_HLS", "1")], "ANONYMOUS_HLS"),
+            (&[("ANONYMOUS_END_LIVESTREAMS", "true")], "ANONYMOUS_END_LIVESTREAMS"),
+            (&[("ANONYMOUS_CUSTOM_ROOM_IDS", "on")], "ANONYMOUS_CUSTOM_ROOM_IDS"),
+            (&[("ANONYMOUS_MAX_TTL_SECONDS", "59")], "ANONYMOUS_MAX_TTL_SECONDS"),
+            (&[("RATE_LIMITS", "tokens=1/60")], "RATE_LIMITS"),
+            (&[("RATE_LIMITS", "token=0/60")], "RATE_LIMITS"),
+            (&[("RATE_LIMIT_TABLE", "a b")], "RATE_LIMIT_TABLE"),
+            // Role-less tokens (REST-capable) for anyone who asks: refused, naming both settings.
+            (&[("PARTICIPANT_TOKEN_ROLE", "none"), ("CALLER_AUTH", "none")], "PARTICIPANT_TOKEN_ROLE"),
             (&[("VIDEOSDK_TIMEOUT_MS", "0")], "VIDEOSDK_TIMEOUT_MS"),
             // Bounds: a week of token life; waits that fit a Lambda invocation.
             (&[("TOKEN_MAX_TTL_SECONDS", "604801")], "TOKEN_MAX_TTL_SECONDS"),

@@ -46,8 +46,12 @@ pub enum ApiError {
     WebhookKeyUnavailable,
     #[error("The event bus did not accept the event; retry later (the id lets consumers drop repeats).")]
     EventBusUnavailable,
+    #[error("Too many requests from this caller; retry in {retry_after} s.")]
+    CallerRateLimited { retry_after: u64 },
     #[error("The server is misconfigured; the operator should check the function log.")]
     Misconfigured,
+    #[error("The server is misconfigured ({}); the operator should check the function log.", settings.join(" with "))]
+    InvalidSetting { settings: Vec<&'static str> },
     #[error("An unexpected error occurred; retry later.")]
     Internal,
 }

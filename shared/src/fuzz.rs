@@ -273,7 +273,7 @@ where
         vec![
             fake.state(ANONYMOUS_OPTED_IN).await,
             fake.state(&[]).await,
-            fake.state(&[("PARTICIPANT_TOKEN_ROLE", "none"), ("CALLER_AUTH", "none")]).await,
+            fake.state(&[("PARTICIPANT_TOKEN_ROLE", "none")]).await,
         ]
     });
 

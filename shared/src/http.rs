@@ -25,13 +25,15 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::UpstreamRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::CallerRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UpstreamAuth | ApiError::UpstreamError(_) => StatusCode::BAD_GATEWAY,
             ApiError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             ApiError::SecretUnavailable | ApiError::WebhookKeyUnavailable | ApiError::EventBusUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            ApiError::Misconfigured | ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Misconfigured | ApiError::InvalidSetting { .. } | ApiError::Internal => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -47,7 +49,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::UpstreamRejected(_) => "upstream_rejected",
-            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::RateLimited { .. } | ApiError::CallerRateLimited { .. } => "rate_limited",
             ApiError::UpstreamAuth => "upstream_auth",
             ApiError::UpstreamError(_) => "upstream_error",
             ApiError::UpstreamTimeout => "upstream_timeout",
@@ -55,7 +57,7 @@ impl ApiError {
             ApiError::InvalidSignature => "invalid_signature",
             ApiError::WebhookKeyUnavailable => "webhook_key_unavailable",
             ApiError::EventBusUnavailable => "event_bus_unavailable",
-            ApiError::Misconfigured => "configuration_error",
+            ApiError::Misconfigured | ApiError::InvalidSetting { .. } => "configuration_error",
             ApiError::Internal => "internal_error",
         }
     }
@@ -67,6 +69,8 @@ impl ApiError {
             ApiError::InvalidField { field, .. } => Some(json!({"field": field})),
             ApiError::UnknownField(field) => Some(json!({"field": field})),
             ApiError::MethodNotAllowed { allowed, .. } => Some(json!({"allowed": allowed})),
+            ApiError::CallerRateLimited { retry_after } => Some(json!({"retryAfter": retry_after})),
+            ApiError::InvalidSetting { settings } => Some(json!({"settings": settings})),
             _ => None,
         };
         if let Some(details) = details {
@@ -93,6 +97,9 @@ impl ApiError {
                 if let Ok(v) = HeaderValue::from_str(after) {
                     headers.insert(header::RETRY_AFTER, v);
                 }
+            }
+            ApiError::CallerRateLimited { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             _ => {}
         }

@@ -19,6 +19,7 @@ pub mod ids;
 pub mod livestream;
 pub mod net;
 pub mod policy;
+pub mod ratelimit;
 pub mod secret;
 pub mod signature;
 pub mod videosdk;
@@ -45,7 +46,7 @@ mod layering {
         &["error", "claims"],
         &["config"],
         &["secret", "caller"],
-        &["videosdk", "policy", "client_api", "events"],
+        &["videosdk", "policy", "client_api", "events", "ratelimit"],
         &["http"],
         &["livestream", "control", "webhook"],
         &["app"],

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::http::{Fields, require_method};
 use crate::ids::{RoomId, url_host};
+use crate::policy::StreamAction;
 use crate::videosdk::livestreams::Output;
 use crate::{caller, policy};
 
@@ -49,15 +50,20 @@ pub struct Opened {
     pub rest: Fields,
 }
 
-/// What both live-stream endpoints do first: POST only, a caller allowed to run live streams,
-/// then the body's `type` and `roomId` (and the legacy `token`, ignored).
-pub fn open(req: &Request, config: &Config) -> Result<Opened, ApiError> {
+/// What both live-stream endpoints do first: POST only, the body's `type`, a caller allowed to
+/// start (`starting`) or end that kind of stream, then `roomId` (and the legacy `token`, ignored).
+pub fn open(req: &Request, config: &Config, starting: bool) -> Result<Opened, ApiError> {
     require_method(req, &[Method::POST])?;
     let caller = caller::identify(req, config)?;
-    policy::may_run_livestreams(&caller, config)?;
     let mut rest = Fields::from_body(req)?;
     rest.ignore(&["token"]);
     let kind = take_type(&mut rest)?;
+    let action = match (starting, kind) {
+        (true, StreamType::Rtmp) => StreamAction::StartRtmp,
+        (true, StreamType::Hls) => StreamAction::StartHls,
+        (false, _) => StreamAction::End,
+    };
+    policy::may_run_livestreams(&caller, config, action)?;
     let room = take_room(&mut rest)?;
     Ok(Opened { caller, kind, room, rest })
 }

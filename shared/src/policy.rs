@@ -1,6 +1,8 @@
 //! What a caller may do: which permissions and participant id a token may carry, and who may
 //! drive live streams. The single place where these rules live.
 
+use std::time::Duration;
+
 use crate::caller::Caller;
 use crate::claims::{Permission, Permissions};
 use crate::config::Config;
@@ -41,6 +43,29 @@ pub fn token_permissions(
     Ok(permissions)
 }
 
+/// The lifetimes a caller's participant token may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ttls {
+    /// When the caller names none.
+    pub default: Duration,
+    /// The longest it may ask for.
+    pub max: Duration,
+    /// Appended to the 400 message: whose bound it is.
+    pub who: &'static str,
+}
+
+/// `TOKEN_DEFAULT_TTL_SECONDS` and `TOKEN_MAX_TTL_SECONDS`; anonymous callers are also capped
+/// by `ANONYMOUS_MAX_TTL_SECONDS`, default included.
+pub fn token_ttls(caller: &Caller, config: &Config) -> Ttls {
+    match caller {
+        Caller::Anonymous => {
+            let max = config.token_max_ttl.min(config.anonymous_max_ttl);
+            Ttls { default: config.token_default_ttl.min(max), max, who: " for anonymous callers" }
+        }
+        Caller::User { .. } => Ttls { default: config.token_default_ttl, max: config.token_max_ttl, who: "" },
+    }
+}
+
 /// The participant id a token is bound to. A signed-in caller is always bound to its own `sub`.
 pub fn token_participant(caller: &Caller, requested: Option<ParticipantId>) -> Result<Option<ParticipantId>, ApiError> {
     match caller {
@@ -59,17 +84,62 @@ pub fn token_participant(caller: &Caller, requested: Option<ParticipantId>) -> R
     }
 }
 
-/// Who may start and end live streams: moderators when callers are signed in; anonymous callers
-/// only when the operator opted in (`ANONYMOUS_LIVESTREAMS=allow`) and also limited where
-/// streams may go (`LIVESTREAM_ALLOWED_HOSTS`). Otherwise anyone could restream any room anywhere.
-pub fn may_run_livestreams(caller: &Caller, config: &Config) -> Result<(), ApiError> {
-    match caller {
-        Caller::Anonymous if config.anonymous_livestreams && !config.livestream_allowed_hosts.is_empty() => Ok(()),
-        Caller::Anonymous => Err(ApiError::Forbidden(
-            "Anonymous callers may not start or end live streams. The operator can allow it with \
-             ANONYMOUS_LIVESTREAMS=allow together with LIVESTREAM_ALLOWED_HOSTS, or require signed-in moderators \
-             (CALLER_AUTH=jwt)."
+/// Whether a caller may name the room it creates (`customRoomId`). Creation is idempotent on
+/// the name, so an anonymous caller naming `weekly-allhands` first would own the room the real
+/// app joins later: refused for anonymous callers (and, under `CALLER_AUTH=none`, for the
+/// bearers of participant tokens, which anyone can get) unless `ANONYMOUS_CUSTOM_ROOM_IDS=allow`.
+pub fn may_name_rooms(anonymous: bool, config: &Config) -> Result<(), ApiError> {
+    match anonymous && !config.anonymous_custom_room_ids {
+        false => Ok(()),
+        true => Err(ApiError::Forbidden(
+            "Anonymous callers may not choose the room's name (customRoomId): whoever names a room first owns it. \
+             Omit customRoomId to get a fresh room; the operator can allow it with ANONYMOUS_CUSTOM_ROOM_IDS=allow."
                 .into(),
+        )),
+    }
+}
+
+/// What a live-stream call does, as the policy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamAction {
+    /// RTMP to hosts `LIVESTREAM_ALLOWED_HOSTS` bounds.
+    StartRtmp,
+    /// HLS: a public playback URL of the room.
+    StartHls,
+    /// Ending a room's stream, whoever started it.
+    End,
+}
+
+/// Who may start and end live streams: moderators when callers are signed in. Anonymous callers
+/// only by the operator's opt-in for exactly that action: `ANONYMOUS_LIVESTREAMS=allow` covers
+/// RTMP to `LIVESTREAM_ALLOWED_HOSTS` (and nothing without that list); HLS start
+/// (`ANONYMOUS_HLS=allow`) and ending streams (`ANONYMOUS_END_LIVESTREAMS=allow`) have their own,
+/// since the host list bounds neither. Otherwise anyone could restream or publish any room.
+pub fn may_run_livestreams(caller: &Caller, config: &Config, action: StreamAction) -> Result<(), ApiError> {
+    let anonymous_allowed = match action {
+        StreamAction::StartRtmp => config.anonymous_livestreams && !config.livestream_allowed_hosts.is_empty(),
+        StreamAction::StartHls => config.anonymous_hls,
+        StreamAction::End => config.anonymous_end_livestreams,
+    };
+    match caller {
+        Caller::Anonymous if anonymous_allowed => Ok(()),
+        Caller::Anonymous => Err(ApiError::Forbidden(
+            match action {
+                StreamAction::StartRtmp => {
+                    "Anonymous callers may not start RTMP live streams. The operator can allow it with \
+                     ANONYMOUS_LIVESTREAMS=allow together with LIVESTREAM_ALLOWED_HOSTS, or require signed-in \
+                     moderators (CALLER_AUTH=jwt)."
+                }
+                StreamAction::StartHls => {
+                    "Anonymous callers may not start HLS streams (a public playback URL of the room). The operator \
+                     can allow it with ANONYMOUS_HLS=allow, or require signed-in moderators (CALLER_AUTH=jwt)."
+                }
+                StreamAction::End => {
+                    "Anonymous callers may not end live streams. The operator can allow it with \
+                     ANONYMOUS_END_LIVESTREAMS=allow, or require signed-in moderators (CALLER_AUTH=jwt)."
+                }
+            }
+            .into(),
         )),
         Caller::User { moderator: true, .. } => Ok(()),
         Caller::User { moderator: false, .. } => Err(ApiError::Forbidden(format!(
@@ -151,14 +221,29 @@ mod tests {
             with(&[("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com")]),
         ];
         for c in &refused {
-            assert_eq!(may_run_livestreams(&Caller::Anonymous, c).unwrap_err().code(), "forbidden");
+            assert_eq!(
+                may_run_livestreams(&Caller::Anonymous, c, StreamAction::StartRtmp).unwrap_err().code(),
+                "forbidden"
+            );
         }
         let opted_in = with(&[("ANONYMOUS_LIVESTREAMS", "allow"), ("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com")]);
-        assert!(may_run_livestreams(&Caller::Anonymous, &opted_in).is_ok());
+        assert!(may_run_livestreams(&Caller::Anonymous, &opted_in, StreamAction::StartRtmp).is_ok());
+        // The RTMP opt-in bounds RTMP only: HLS and ending streams need their own.
+        for action in [StreamAction::StartHls, StreamAction::End] {
+            assert_eq!(may_run_livestreams(&Caller::Anonymous, &opted_in, action).unwrap_err().code(), "forbidden");
+        }
+        let hls = with(&[("ANONYMOUS_HLS", "allow")]);
+        assert!(may_run_livestreams(&Caller::Anonymous, &hls, StreamAction::StartHls).is_ok());
+        assert!(may_run_livestreams(&Caller::Anonymous, &hls, StreamAction::End).is_err());
+        let end = with(&[("ANONYMOUS_END_LIVESTREAMS", "allow")]);
+        assert!(may_run_livestreams(&Caller::Anonymous, &end, StreamAction::End).is_ok());
+        assert!(may_run_livestreams(&Caller::Anonymous, &end, StreamAction::StartHls).is_err());
         let moderator = Caller::User { sub: "m".into(), moderator: true };
         let user = Caller::User { sub: "u".into(), moderator: false };
-        assert!(may_run_livestreams(&moderator, &with(&[])).is_ok());
-        assert_eq!(may_run_livestreams(&user, &opted_in).unwrap_err().code(), "forbidden");
+        for action in [StreamAction::StartRtmp, StreamAction::StartHls, StreamAction::End] {
+            assert!(may_run_livestreams(&moderator, &with(&[]), action).is_ok());
+            assert_eq!(may_run_livestreams(&user, &opted_in, action).unwrap_err().code(), "forbidden");
+        }
     }
 
     #[test]

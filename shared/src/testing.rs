@@ -432,11 +432,13 @@ pub struct UpstreamCase {
 }
 
 /// Anonymous callers allowed to run live streams, as an operator opts in
-/// (`ANONYMOUS_LIVESTREAMS=allow` with `LIVESTREAM_ALLOWED_HOSTS`), and to record and end
-/// meetings (`ANONYMOUS_ROOM_CONTROL=allow`).
+/// (`ANONYMOUS_LIVESTREAMS=allow` with `LIVESTREAM_ALLOWED_HOSTS`, `ANONYMOUS_HLS=allow`,
+/// `ANONYMOUS_END_LIVESTREAMS=allow`), and to record and end meetings (`ANONYMOUS_ROOM_CONTROL=allow`).
 pub const ANONYMOUS_OPTED_IN: &[(&str, &str)] = &[
     ("CALLER_AUTH", "none"),
     ("ANONYMOUS_LIVESTREAMS", "allow"),
+    ("ANONYMOUS_HLS", "allow"),
+    ("ANONYMOUS_END_LIVESTREAMS", "allow"),
     ("ANONYMOUS_ROOM_CONTROL", "allow"),
     ("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com,live-api-s.facebook.com,h.example.com"),
 ];

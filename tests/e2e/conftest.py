@@ -189,6 +189,15 @@ class Function:
         except urllib.error.HTTPError as err:
             return err.code, dict(err.headers), json.loads(err.read())
 
+    def invoke_event(self, event, timeout=30):
+        """One invocation with `event` (a dict), straight to the emulator's Invoke API (threads may
+        call this at once); returns the Lambda response object."""
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/2015-03-31/functions/_/invocations",
+                                     data=json.dumps(event).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return json.loads(resp.read())
+
     def invoke(self, event_file):
         """`cargo lambda invoke` with a stored event; returns the Lambda response object."""
         out = subprocess.run(

@@ -112,11 +112,13 @@ def test_the_bus_refusing_is_503_and_the_key_unavailable_is_503(moto, standin, s
     no_key = start_function("videosdk-webhook", {**common, "VIDEOSDK_API_ENDPOINT": "http://127.0.0.1:9"})
     answer = no_key.invoke("videosdk-webhook.json")
     assert answer["statusCode"] == 503 and json.loads(answer["body"])["error"]["code"] == "webhook_key_unavailable"
-    # Pinned: VideoSDK is never asked.
+    # Pinned: VideoSDK is never asked, and no secret is read (this one does not even exist).
     pem = (ROOT / "dev/videosdk-standin/keys/dev-webhook-public-key.pem").read_text()
     pinned = start_function("videosdk-webhook", {**common, "VIDEOSDK_API_ENDPOINT": "http://127.0.0.1:9",
+                                                 "VIDEOSDK_SECRET_ID": "videosdk/never-created",
                                                  "VIDEOSDK_WEBHOOK_PUBLIC_KEY": pem.replace("\n", "\\n")})
     assert pinned.invoke("videosdk-webhook.json")["statusCode"] == 200
+    assert "credentials unavailable" not in pinned.log(), "INIT read a secret it does not need"
 
 
 def test_agent_tokens_under_the_runtime(deployment):

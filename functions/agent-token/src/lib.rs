@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use shared::State;
 use shared::caller;
 use shared::claims::{Permission, Permissions, TokenBuilder, rfc3339_utc};
-use shared::config::{CallerAuth, Config, MIN_TTL_SECONDS};
+use shared::config::{Action, CallerAuth, Config, MIN_TTL_SECONDS};
 use shared::http::{ApiError, Fields, ok, require_method, respond};
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
@@ -34,6 +34,7 @@ async fn agent_token(state: &State, req: &Request) -> Result<Response<Body>, Api
         }
     };
     fields.finish()?;
+    state.admit(req, Action::Token).await?;
 
     let credentials = state.secrets.current().await?;
     let room_id = room.as_ref().map_or("any", |r| r.as_str()).to_owned();

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run(shared::Uses::TokensOnly, agent_token::handler).await
+    shared::app::run_limited(shared::Uses::TokensOnly, &[shared::config::Action::Token], agent_token::handler).await
 }

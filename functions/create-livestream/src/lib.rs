@@ -6,6 +6,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use shared::State;
+use shared::config::Action;
 use shared::http::{ApiError, ok, respond};
 use shared::ids::url_host;
 use shared::livestream::{self, StreamType};
@@ -17,11 +18,12 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 }
 
 async fn create_livestream(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let livestream::Opened { caller, kind, room, rest: mut fields } = livestream::open(req, &state.config)?;
+    let livestream::Opened { caller, kind, room, rest: mut fields } = livestream::open(req, &state.config, true)?;
     let outputs = livestream::take_outputs(&mut fields, &state.config)?;
     let config = livestream::take_config(&mut fields)?;
     let template_url = livestream::take_template_url(&mut fields)?;
     fields.finish()?;
+    state.admit(req, Action::Stream).await?;
 
     let api = state.videosdk()?;
     let room_id = room.as_str().to_owned();

@@ -2,5 +2,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run(shared::Uses::VideoSdkApi, create_livestream::handler).await
+    shared::app::run_limited(shared::Uses::VideoSdkApi, &[shared::config::Action::Stream], create_livestream::handler)
+        .await
 }

@@ -139,12 +139,30 @@ async fn anonymous_callers_cannot_stream_without_the_operator_s_opt_in_and_host_
         ("hosts without opt-in", &[("CALLER_AUTH", "none"), ("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com")]),
     ];
     for (name, vars) in cases {
-        for event in [post(rtmp_body()), hls.clone()] {
+        for (event, opt_in) in [(post(rtmp_body()), "ANONYMOUS_LIVESTREAMS"), (hls.clone(), "ANONYMOUS_HLS")] {
             let body =
                 assert_refused_before_upstream(create_livestream::handler, vars, name, &event, 403, "forbidden").await;
-            assert!(body["error"]["message"].as_str().unwrap().contains("ANONYMOUS_LIVESTREAMS"), "{body}");
+            assert!(body["error"]["message"].as_str().unwrap().contains(opt_in), "{body}");
         }
     }
+}
+
+#[tokio::test]
+async fn the_rtmp_opt_in_does_not_hand_out_hls() {
+    // The host list bounds RTMP only: HLS (a public playback URL of any room) needs its own opt-in.
+    let rtmp_only: Vars = &[
+        ("CALLER_AUTH", "none"),
+        ("ANONYMOUS_LIVESTREAMS", "allow"),
+        ("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com"),
+    ];
+    let hls = post(json!({"roomId": "abcd-efgh-ijkl", "type": "hls"}));
+    let body =
+        assert_refused_before_upstream(create_livestream::handler, rtmp_only, "hls", &hls, 403, "forbidden").await;
+    assert!(body["error"]["message"].as_str().unwrap().contains("ANONYMOUS_HLS"), "{body}");
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/hls/start", ResponseTemplate::new(200).set_body_json(json!({"data": {}}))).await;
+    let response = create_livestream::handler(fake.state(rtmp_only).await, post(rtmp_body()).request()).await;
+    assert_ne!(response.status(), 403, "RTMP to an allowed host stays open: {}", body_json(&response));
 }
 
 #[tokio::test]

@@ -7,11 +7,14 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
+use shared::caller::Caller;
 use shared::client_api::{self, ClientRoute};
+use shared::config::Action;
+use shared::config::CallerAuth;
 use shared::http::{ApiError, Fields, ok, require_method, respond};
 use shared::ids::{WEBHOOK_EVENT_TYPES, url_host};
 use shared::videosdk::rooms::{self, AutoCloseConfig, CreateRoom, Webhook};
-use shared::{State, caller};
+use shared::{State, caller, policy};
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     respond(match ClientRoute::of(&req) {
@@ -27,8 +30,11 @@ async fn create_room(state: &State, req: &Request) -> Result<Response<Body>, Api
     require_method(req, &[Method::POST])?;
     let token = client_api::authenticate(req, &state.secrets).await?;
     let mut body = parse(Fields::from_body(req)?)?;
-    // A participant token's bearer is never a moderator.
+    // A participant token's bearer is never a moderator, and anonymous when callers are.
     subscribe_operator_webhook(&mut body, false, state, req)?;
+    if body.custom_room_id.is_some() {
+        policy::may_name_rooms(state.config.caller_auth == CallerAuth::None, &state.config)?;
+    }
     if let Some(bound) = token.room_id.as_deref()
         && body.custom_room_id.as_deref() != Some(bound)
     {
@@ -36,6 +42,7 @@ async fn create_room(state: &State, req: &Request) -> Result<Response<Body>, Api
             "This token is for room {bound} only; it may create that room (customRoomId) and no other."
         )));
     }
+    state.admit(req, Action::Room).await?;
     let room = rooms::create(state.videosdk()?, &state.secrets, &body).await?;
     shared::tracing::info!(
         caller = ?token.participant_id.as_deref().unwrap_or("a participant token"),
@@ -56,6 +63,10 @@ async fn create_meeting(state: &State, req: &Request) -> Result<Response<Body>, 
     let caller = caller::identify(req, &state.config)?;
     let mut body = parse(Fields::from_body(req)?)?;
     subscribe_operator_webhook(&mut body, caller.is_moderator(), state, req)?;
+    if body.custom_room_id.is_some() {
+        policy::may_name_rooms(caller == Caller::Anonymous, &state.config)?;
+    }
+    state.admit(req, Action::Room).await?;
     let room = rooms::create(state.videosdk()?, &state.secrets, &body).await?;
     shared::tracing::info!(caller = ?caller.audit_name(), room_id = ?room.room_id, "created a room");
     Ok(ok(&json!({

@@ -188,6 +188,7 @@ async fn a_401_after_rotation_rereads_the_secret_and_retries_once() {
         secrets,
         videosdk: Some(shared::videosdk::VideoSdk::new(&base.config).unwrap()),
         webhooks: None,
+        limiter: None,
     });
     moto.put_secret("videosdk/rotating", r#"{"apiKey": "test-api-key", "secret": "new-secret-value"}"#).await;
 
@@ -261,6 +262,7 @@ async fn every_wait_ends_before_the_invocation_s_deadline() {
         let state = shared::testing::leak(shared::State {
             videosdk: Some(shared::videosdk::VideoSdk::new(&config).unwrap()),
             webhooks: None,
+            limiter: None,
             config,
             secrets,
         });
@@ -280,8 +282,8 @@ async fn rooms_subscribe_the_operator_s_webhook() {
     let cases: Vec<Forwarded> = vec![
         (
             "WEBHOOK_URL, default events",
-            vec![("CALLER_AUTH", "none"), ("WEBHOOK_URL", OPERATOR_HOOK)],
-            post(json!({"customRoomId": "weekly-standup"})),
+            vec![("WEBHOOK_URL", OPERATOR_HOOK)],
+            post(json!({"customRoomId": "weekly-standup"})).user("user-1", None),
             json!({"customRoomId": "weekly-standup",
                    "webhook": {"endPoint": OPERATOR_HOOK, "events": default_events}}),
         ),
@@ -346,4 +348,46 @@ async fn a_domain_placeholder_without_a_domain_is_a_configuration_error_not_a_ro
     assert_eq!(response.status(), 500);
     assert_eq!(body_json(&response)["error"]["code"], "configuration_error");
     assert!(fake.requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn anonymous_callers_cannot_claim_a_room_name_unless_the_operator_opts_in() {
+    let named = json!({"customRoomId": "weekly-allhands"});
+    let bound = shared::testing::participant_token(|c| c["roomId"] = json!("weekly-allhands"));
+    let any = shared::testing::participant_token(|_| {});
+    let v2 = |token: &str| Event::post("/v2/rooms").header("Authorization", token).body(&named.to_string());
+    let refused: Vec<(&str, Event)> = vec![
+        ("anonymous /create-meeting", post(named.clone())),
+        ("/v2/rooms under CALLER_AUTH=none", v2(&any)),
+        ("/v2/rooms, a token bound to that room", v2(&bound)),
+    ];
+    for (name, event) in &refused {
+        let body = assert_refused_before_upstream(
+            create_meeting::handler,
+            &[("CALLER_AUTH", "none")],
+            name,
+            event,
+            403,
+            "forbidden",
+        )
+        .await;
+        assert!(body["error"]["message"].as_str().unwrap().contains("ANONYMOUS_CUSTOM_ROOM_IDS"), "{name}: {body}");
+    }
+    let opted_in = [("CALLER_AUTH", "none"), ("ANONYMOUS_CUSTOM_ROOM_IDS", "allow")];
+    for (name, event) in refused {
+        let fake = FakeVideoSdk::start().await;
+        fake.on("POST", "/v2/rooms", room_reply()).await;
+        let response = create_meeting::handler(fake.state(&opted_in).await, event.request()).await;
+        assert_eq!(response.status(), 200, "{name} opted in: {}", body_json(&response));
+        assert_eq!(request_json(&fake.only_request().await)["customRoomId"], "weekly-allhands");
+    }
+    // Signed-in callers name rooms as before; anonymous callers still get fresh rooms.
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/rooms", room_reply()).await;
+    let response =
+        create_meeting::handler(fake.state(&[]).await, post(named.clone()).user("user-1", None).request()).await;
+    assert_eq!(response.status(), 200);
+    let response =
+        create_meeting::handler(fake.state(&[("CALLER_AUTH", "none")]).await, post(json!({})).request()).await;
+    assert_eq!(response.status(), 200);
 }

@@ -14,7 +14,7 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 }
 
 async fn end_livestream(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let livestream::Opened { caller, kind, room, rest } = livestream::open(req, &state.config)?;
+    let livestream::Opened { caller, kind, room, rest } = livestream::open(req, &state.config, false)?;
     rest.finish()?;
 
     let api = state.videosdk()?;

@@ -126,3 +126,25 @@ async fn the_log_names_who_ended_which_stream() {
     assert_eq!(response.status(), 200);
     shared::testing::assert_logged(&logs, "ended a live stream", &["caller=\"mod-7\"", "room_id=\"room-5\""]);
 }
+
+#[tokio::test]
+async fn the_rtmp_opt_in_does_not_let_anonymous_callers_end_streams() {
+    // Ending is any room's stream, wherever it goes: the host list bounds nothing here.
+    let rtmp_only: &[(&str, &str)] = &[
+        ("CALLER_AUTH", "none"),
+        ("ANONYMOUS_LIVESTREAMS", "allow"),
+        ("LIVESTREAM_ALLOWED_HOSTS", "a.rtmp.youtube.com"),
+    ];
+    for body in [json!({"roomId": "abcd-efgh-ijkl"}), json!({"roomId": "abcd-efgh-ijkl", "type": "hls"})] {
+        let event = post(body);
+        let refused =
+            assert_refused_before_upstream(end_livestream::handler, rtmp_only, "end", &event, 403, "forbidden").await;
+        assert!(refused["error"]["message"].as_str().unwrap().contains("ANONYMOUS_END_LIVESTREAMS"), "{refused}");
+    }
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/livestreams/end", ResponseTemplate::new(200).set_body_json(json!({}))).await;
+    let opted_in = [("CALLER_AUTH", "none"), ("ANONYMOUS_END_LIVESTREAMS", "allow")];
+    let response =
+        end_livestream::handler(fake.state(&opted_in).await, post(json!({"roomId": "abcd-efgh-ijkl"})).request()).await;
+    assert_eq!(response.status(), 200, "{}", body_json(&response));
+}

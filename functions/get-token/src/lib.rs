@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
 use shared::claims::{Permission, Permissions, TokenBuilder, rfc3339_utc};
-use shared::config::{Config, MIN_TTL_SECONDS};
+use shared::config::{Action, MIN_TTL_SECONDS};
 use shared::http::{ApiError, Fields, ok, require_method, respond};
 use shared::ids::{ParticipantId, RoomId};
 use shared::{State, caller, policy};
@@ -20,9 +20,10 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 async fn get_token(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, &[Method::GET, Method::POST])?;
     let caller = caller::identify(req, &state.config)?;
-    let input = TokenRequest::parse(Fields::from_request(req)?, &state.config)?;
+    let input = TokenRequest::parse(Fields::from_request(req)?, policy::token_ttls(&caller, &state.config))?;
     let permissions = policy::token_permissions(&caller, input.permissions, &state.config)?;
     let participant = policy::token_participant(&caller, input.participant_id)?;
+    state.admit(req, Action::Token).await?;
 
     let credentials = state.secrets.current().await?;
     let room_id = input.room_id.as_ref().map_or("any", RoomId::as_str).to_owned();
@@ -57,7 +58,7 @@ struct TokenRequest {
 }
 
 impl TokenRequest {
-    fn parse(mut fields: Fields, config: &Config) -> Result<TokenRequest, ApiError> {
+    fn parse(mut fields: Fields, ttls: policy::Ttls) -> Result<TokenRequest, ApiError> {
         let room_id = fields
             .take_str("roomId")?
             .map(|v| RoomId::parse(&v).map_err(|e| ApiError::invalid("roomId", format!("roomId {e}."))))
@@ -70,14 +71,14 @@ impl TokenRequest {
 
         let permissions = fields.take("permissions").map(parse_permissions).transpose()?;
 
-        let max = config.token_max_ttl.as_secs();
+        let max = ttls.max.as_secs();
         let ttl = match fields.take_u64("ttl")? {
-            None => config.token_default_ttl,
+            None => ttls.default,
             Some(s) if (MIN_TTL_SECONDS..=max).contains(&s) => Duration::from_secs(s),
             Some(_) => {
                 return Err(ApiError::invalid(
                     "ttl",
-                    format!("ttl must be between {MIN_TTL_SECONDS} and {max} seconds."),
+                    format!("ttl must be between {MIN_TTL_SECONDS} and {max} seconds{}.", ttls.who),
                 ));
             }
         };

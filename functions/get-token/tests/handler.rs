@@ -192,11 +192,33 @@ async fn query_accepts_comma_separated_and_json_array_permissions() {
 #[tokio::test]
 async fn ttl_bounds_are_inclusive() {
     for ttl in [60, 86_400] {
+        let (status, body, _) = call(JWT, get(&format!("ttl={ttl}")).user("user-1", None).request()).await;
+        assert_eq!(status, 200, "{body}");
+        let claims = decode(body["token"].as_str().unwrap());
+        assert_eq!(claims.exp - claims.iat, ttl);
+    }
+}
+
+#[tokio::test]
+async fn anonymous_callers_get_at_most_an_hour() {
+    for ttl in [60, 3600] {
         let (status, body, _) = call(NONE, get(&format!("ttl={ttl}")).request()).await;
         assert_eq!(status, 200, "{body}");
         let claims = decode(body["token"].as_str().unwrap());
         assert_eq!(claims.exp - claims.iat, ttl);
     }
+    let (status, body, _) = call(NONE, get("ttl=3601").request()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_field")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("3600 seconds for anonymous callers"), "{body}");
+    // The cap also bounds the default, and the operator may set it.
+    let long_default = &[("CALLER_AUTH", "none"), ("TOKEN_DEFAULT_TTL_SECONDS", "7200")];
+    let (_, body, _) = call(long_default, get("").request()).await;
+    assert_eq!(body["expiresIn"], 3600);
+    let (_, body, _) = call(JWT, get("").user("user-1", None).request()).await;
+    assert_eq!(body["expiresIn"], 900);
+    let two_hours = &[("CALLER_AUTH", "none"), ("ANONYMOUS_MAX_TTL_SECONDS", "7200")];
+    let (status, body, _) = call(two_hours, get("ttl=7200").request()).await;
+    assert_eq!((status, body["expiresIn"].as_u64()), (200, Some(7200)), "{body}");
 }
 
 #[tokio::test]
@@ -248,8 +270,8 @@ async fn custom_moderator_group_is_honoured() {
 
 #[tokio::test]
 async fn role_less_mode_issues_tokens_without_roles() {
-    let vars = &[("CALLER_AUTH", "none"), ("PARTICIPANT_TOKEN_ROLE", "none")];
-    let (status, body, _) = call(vars, get("").request()).await;
+    let vars = &[("PARTICIPANT_TOKEN_ROLE", "none")];
+    let (status, body, _) = call(vars, get("").user("user-1", None).request()).await;
     assert_eq!(status, 200);
     let claims = decode(body["token"].as_str().unwrap());
     assert_eq!(claims.roles, None);

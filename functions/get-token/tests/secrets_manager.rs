@@ -20,6 +20,7 @@ fn state(moto: &Moto, id: &str, refresh_after: Duration, retry_after: Duration) 
         secrets: SecretStore::secrets_manager(moto.client(), id.to_owned(), refresh_after, retry_after),
         videosdk: None,
         webhooks: None,
+        limiter: None,
     }
 }
 
@@ -162,6 +163,7 @@ fn proxied(proxy: &FaultProxy, id: &str, refresh_after: Duration) -> &'static St
         secrets: SecretStore::secrets_manager(proxy.client(), id.to_owned(), refresh_after, Duration::ZERO),
         videosdk: None,
         webhooks: None,
+        limiter: None,
     })
 }
 

@@ -6,6 +6,7 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
+use shared::config::Action;
 use shared::control;
 use shared::http::{ApiError, Fields, ok, respond};
 use shared::livestream;
@@ -29,6 +30,7 @@ async fn start_recording(state: &State, req: &Request) -> Result<Response<Body>,
     })?;
     let aws_dir_path = state.config.recording_dir_path.as_ref().map(|p| p.replace("{roomId}", room.as_str()));
     let body = StartRecording { room_id: room.as_str().to_owned(), config, transcription, webhook_url, aws_dir_path };
+    state.admit(req, Action::Recording).await?;
     recordings::start(state.videosdk()?, &state.secrets, &body).await?;
     shared::tracing::info!(caller = ?caller.audit_name(), room_id = ?room.as_str(), "started a recording");
     Ok(ok(&json!({"roomId": room.as_str(), "status": "starting"})))

@@ -2,5 +2,6 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run(shared::Uses::VideoSdkApi, start_recording::handler).await
+    shared::app::run_limited(shared::Uses::VideoSdkApi, &[shared::config::Action::Recording], start_recording::handler)
+        .await
 }

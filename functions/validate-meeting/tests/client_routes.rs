@@ -254,6 +254,7 @@ async fn a_token_minted_after_a_rotation_is_accepted_once_the_secret_is_re_read(
     let state = shared::testing::leak(shared::State {
         videosdk: Some(shared::videosdk::VideoSdk::new(&config).unwrap()),
         webhooks: None,
+        limiter: None,
         config,
         secrets,
     });

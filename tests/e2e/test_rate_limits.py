@@ -1,0 +1,191 @@
+"""Per-caller rate limits with the packaged binaries under the Lambda runtime emulator, counted in
+moto's DynamoDB through the real AWS SDK (contract: "Per-caller rate limits")."""
+
+import json
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+
+from conftest import API_KEY, OPTED_IN, REGION, ROOT, SECRET, standin_join, standin_requests
+
+TABLE = "videosdk-rate-limits"
+
+
+def dynamodb(endpoint):
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
+                        aws_secret_access_key="testing")
+
+
+def limits_table(endpoint, name=TABLE):
+    """The table as the template creates it: key pk (S), on demand, TTL on expiresAt."""
+    db = dynamodb(endpoint)
+    db.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                    BillingMode="PAY_PER_REQUEST")
+    db.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"})
+    return name
+
+
+def items(endpoint, name=TABLE):
+    return {i["pk"]["S"]: i for i in dynamodb(endpoint).scan(TableName=name)["Items"]}
+
+
+def anonymous_event(source_ip, method="GET", path="/get-token", body=None):
+    base = json.loads((ROOT / "events" / "get-token-anonymous.json").read_text())
+    base["requestContext"]["http"].update({"sourceIp": source_ip, "method": method, "path": path})
+    base["rawPath"] = path
+    base["routeKey"] = base["requestContext"]["routeKey"] = f"{method} {path}"
+    if body is not None:
+        base["body"] = json.dumps(body)
+        base["headers"]["content-type"] = "application/json"
+    return base
+
+
+def wait_for_a_fresh_window(seconds, at_least):
+    """Sleeps into the next fixed window when fewer than `at_least` seconds are left in this one."""
+    left = seconds - time.time() % seconds
+    if left < at_least:
+        time.sleep(left + 0.05)
+
+
+@pytest.fixture
+def limited(moto, start_function):
+    """get-token with the credentials in its environment and its limits in moto's DynamoDB."""
+    endpoint, _ = moto
+    limits_table(endpoint)
+
+    def start(rate_limits, name="get-token", **extra):
+        return start_function(name, {"AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_API_KEY": API_KEY,
+                                     "VIDEOSDK_SECRET": SECRET, "CALLER_AUTH": "none", "RATE_LIMIT_TABLE": TABLE,
+                                     "RATE_LIMITS": rate_limits, **extra})
+
+    return endpoint, start
+
+
+def test_the_call_over_the_limit_is_429_while_another_ip_passes(limited):
+    endpoint, start = limited
+    fn = start("token=3/600")
+    wait_for_a_fresh_window(600, 30)
+    answers = [fn.invoke_event(anonymous_event("198.51.100.1")) for _ in range(4)]
+    assert [a["statusCode"] for a in answers] == [200, 200, 200, 429], answers
+    over = answers[3]
+    error = json.loads(over["body"])["error"]
+    assert error["code"] == "rate_limited" and "token" not in over["body"].replace("tokens", ""), over
+    retry_after = int(over["headers"]["retry-after"])
+    assert 1 <= retry_after <= 600
+    assert fn.invoke_event(anonymous_event("198.51.100.2"))["statusCode"] == 200, "another caller has its own count"
+    table = items(endpoint)
+    [key] = [k for k in table if "198.51.100.1" in k]
+    assert key.startswith("token#ip:198.51.100.1#")
+    assert table[key]["count"]["N"] == "3", "the refused call is not counted"
+    assert int(table[key]["expiresAt"]["N"]) > time.time(), "TTL set for DynamoDB to clear the window"
+    assert "198.51.100.1" not in json.dumps(over)
+
+
+def test_the_window_resets(limited):
+    _, start = limited
+    fn = start("token=2/3")
+    wait_for_a_fresh_window(3, 2)
+    event = anonymous_event("198.51.100.3")
+    assert [fn.invoke_event(event)["statusCode"] for _ in range(3)] == [200, 200, 429]
+    time.sleep(3 - time.time() % 3 + 0.1)
+    assert fn.invoke_event(event)["statusCode"] == 200
+
+
+def test_concurrent_calls_never_pass_more_than_the_limit(limited):
+    """Four sandboxes (four processes) take 40 calls from one caller at once: exactly 10 pass."""
+    endpoint, start = limited
+    fns = [start("token=10/3600") for _ in range(4)]
+    wait_for_a_fresh_window(3600, 60)
+    event = anonymous_event("198.51.100.4")
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(lambda i: fns[i % 4].invoke_event(event)["statusCode"], range(40)))
+    assert sorted(statuses) == [200] * 10 + [429] * 30, statuses
+    [item] = [v for k, v in items(endpoint).items() if "198.51.100.4" in k]
+    assert item["count"]["N"] == "10"
+
+
+def hanging_listener():
+    """A TCP port that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    held = []
+    threading.Thread(target=lambda: [held.append(server.accept()) for _ in iter(int, 1)], daemon=True).start()
+    return server, held
+
+
+def test_the_table_down_or_hanging_costs_at_most_the_bounded_wait(limited):
+    endpoint, start = limited
+    server, _ = hanging_listener()
+    hanging = start("token=1/60", AWS_ENDPOINT_URL_DYNAMODB=f"http://127.0.0.1:{server.getsockname()[1]}")
+    down = start("token=1/60", AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:9")
+    missing = start("token=1/60", RATE_LIMIT_TABLE="no-such-table")
+    for fn in (hanging, down, missing):
+        fn.invoke_event(anonymous_event("198.51.100.5"))  # the first call also connects
+        took = []
+        for _ in range(3):
+            started = time.monotonic()
+            answer = fn.invoke_event(anonymous_event("198.51.100.5"))
+            took.append(time.monotonic() - started)
+            assert answer["statusCode"] == 200, (fn.log(), answer)
+        # The check gives up after 300 ms; the rest is the emulator and this test's own HTTP.
+        assert max(took) < 1.0, took
+        log = fn.log()
+        assert "rate limit not checked; the request goes on" in log and "failures=4" in log, log
+    server.close()
+
+
+def test_each_limited_function_refuses_before_anything_is_sent(moto, standin, start_function):
+    """One call per function passes, the next is 429, and VideoSDK saw only the first."""
+    endpoint, _ = moto
+    limits_table(endpoint)
+    env = {"AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET,
+           "CALLER_AUTH": "none", "VIDEOSDK_API_ENDPOINT": standin, "RATE_LIMIT_TABLE": TABLE,
+           "RATE_LIMITS": "token=1/3600,room=1/3600,stream=1/3600,recording=1/3600", **OPTED_IN}
+    wait_for_a_fresh_window(3600, 60)
+    fns = {name: start_function(name, env) for name in
+           ["get-token", "agent-token", "create-meeting", "create-livestream", "start-recording", "validate-meeting"]}
+    status, _, room = fns["create-meeting"].request("POST", body={})
+    assert status == 200
+    room_id = room["roomId"]
+    standin_join(standin, room_id)
+    calls = {
+        "get-token": ("GET", None),
+        "agent-token": ("POST", {"roomId": room_id}),
+        "create-livestream": ("POST", {"roomId": room_id, "outputs": [
+            {"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": "sk-never-logged"}]}),
+        "start-recording": ("POST", {"roomId": room_id}),
+    }
+    for name, (method, body) in calls.items():
+        status, _, answer = fns[name].request(method, body=body)
+        assert status == 200, (name, answer)
+    sent = len(standin_requests(standin))
+    for name, (method, body) in [*calls.items(), ("create-meeting", ("POST", {}))]:
+        status, headers, answer = fns[name].request(method, body=body)
+        assert (status, answer["error"]["code"]) == (429, "rate_limited"), (name, answer)
+        assert int(headers["Retry-After"]) >= 1
+    assert len(standin_requests(standin)) == sent, "nothing sent upstream over the limit"
+    # Apps' own route counts as a room too.
+    status, _, answer = fns["create-meeting"].request("POST", path="/v2/rooms", body={},
+                                                      headers={"Authorization": "x"})
+    assert status in (401, 429), answer
+    # Not limited: validate-meeting builds no DynamoDB client at all.
+    for _ in range(3):
+        status, _, _ = fns["validate-meeting"].request("GET", path=f"/validate-meeting/{room_id}")
+        assert status == 200
+    assert "rate limits" not in fns["validate-meeting"].log()
+    assert "rate limits" in fns["get-token"].log()
+    assert "sk-never-logged" not in fns["create-livestream"].log()
+
+
+def test_no_table_no_client(start_function):
+    fn = start_function("get-token", {"VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET, "CALLER_AUTH": "none",
+                                      "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9"})
+    for _ in range(40):
+        assert fn.invoke_event(anonymous_event("198.51.100.6"))["statusCode"] == 200
+    assert "rate limit" not in fn.log()
