@@ -164,6 +164,10 @@ SECRET_RESOURCE = {"Fn::If": ["CreateSecret", {"Ref": "VideoSdkSecret"},
                               [{"Ref": "ExistingSecretArn"}, {"Fn::Sub": "${ExistingSecretArn}-??????"}]]}
 
 
+# The functions whose actions are counted per caller (contract: "Per-caller rate limits").
+LIMITED = {"get-token", "agent-token", "create-meeting", "create-livestream", "start-recording"}
+
+
 def test_each_function_reads_only_its_one_secret(template):
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["VIDEOSDK_SECRET_ID"] == SECRET
@@ -179,10 +183,16 @@ def test_each_function_reads_only_its_one_secret(template):
             "Action": "secretsmanager:GetSecretValue",
             "Resource": SECRET_RESOURCE,
         }]
-        if fn["Metadata"]["BuildProperties"]["Binary"] == "videosdk-webhook":
+        binary = fn["Metadata"]["BuildProperties"]["Binary"]
+        if binary == "videosdk-webhook":
             # events:PutEvents on the one bus the template creates, nothing else.
             expected.append({"Sid": "PublishToTheVideoSdkBus", "Effect": "Allow", "Action": "events:PutEvents",
                              "Resource": {"Fn::GetAtt": ["VideoSdkEventBus", "Arn"]}})
+        if binary in LIMITED:
+            # One UpdateItem on the counters' table, and only where limits are on.
+            expected.append({"Fn::If": ["UseRateLimits", {
+                "Sid": "CountCallsPerCaller", "Effect": "Allow", "Action": "dynamodb:UpdateItem",
+                "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]}}, {"Ref": "AWS::NoValue"}]})
         assert statements == expected, logical
     secret = template["Resources"]["VideoSdkSecret"]
     assert secret["Condition"] == "CreateSecret"
@@ -322,3 +332,72 @@ def test_webhooks_reach_a_bus_the_template_creates_and_rooms_derive_the_webhook_
     for logical, fn in functions(template).items():
         assert "HttpApi" not in json.dumps(fn["Properties"].get("Environment", {})), logical
     assert globals_env["RECORDING_DIR_PATH"] == {"Ref": "RecordingDirPath"}
+
+
+def condition(template, name, params):
+    """Evaluates one of the template's Conditions for the given parameter values."""
+    def ev(node):
+        if isinstance(node, str):
+            return node
+        (fn, args), = node.items()
+        if fn == "Ref":
+            return params.get(args, template["Parameters"].get(args, {}).get("Default"))
+        if fn in ("Condition", "Fn::Condition"):
+            return ev(template["Conditions"][args])
+        if fn == "Fn::Equals":
+            return ev(args[0]) == ev(args[1])
+        if fn == "Fn::Not":
+            return not ev(args[0])
+        if fn == "Fn::And":
+            return all(ev(a) for a in args)
+        if fn == "Fn::Or":
+            return any(ev(a) for a in args)
+        if fn == "Fn::Join":
+            return args[0].join(ev(args[1]) if not isinstance(ev(args[1]), list) else ev(args[1]))
+        raise AssertionError(f"unexpected {fn}")
+    return ev(template["Conditions"][name])
+
+
+@pytest.mark.parametrize("auth_mode,setting,on", [
+    ("apps", "auto", True), ("none", "auto", True), ("jwt", "auto", False),
+    ("jwt", "on", True), ("apps", "off", False), ("none", "off", False),
+])
+def test_rate_limits_are_on_by_default_for_anonymous_modes(template, auth_mode, setting, on):
+    assert condition(template, "UseRateLimits", {"AuthMode": auth_mode, "RateLimiting": setting}) is on
+
+
+def test_the_rate_limit_table_and_its_settings(template):
+    table = template["Resources"]["RateLimitTable"]
+    assert table["Type"] == "AWS::DynamoDB::Table" and table["Condition"] == "UseRateLimits"
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["RATE_LIMIT_TABLE"] == {"Fn::If": ["UseRateLimits", {"Ref": "RateLimitTable"}, ""]}
+    assert env["RATE_LIMITS"] == {"Ref": "RateLimits"}
+    assert env["TOKEN_MAX_TTL_SECONDS"] == {"Ref": "TokenMaxTtlSeconds"}
+    assert env["ANONYMOUS_MAX_TTL_SECONDS"] == {"Ref": "AnonymousMaxTtlSeconds"}
+    limits = template["Parameters"]["RateLimits"]
+    assert limits["Default"] == "token=30/60,room=10/60,stream=5/60,recording=5/60"
+    for good in [limits["Default"], "token=100/1", "room=off", "token=5/60,recording=off"]:
+        assert re.fullmatch(limits["AllowedPattern"], good), good
+    for bad in ["", "tokens=1/60", "token=1", "token=1/60,", "token=1/60;room=1/60"]:
+        assert not re.fullmatch(limits["AllowedPattern"], bad), bad
+    assert template["Parameters"]["AnonymousMaxTtlSeconds"]["Default"] == 3600
+
+
+def test_role_less_tokens_need_signed_in_callers(template):
+    rule = template["Rules"]["RoleLessTokensNeedSignedInCallers"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "ParticipantTokenRole"}, "none"]}
+    [assertion] = rule["Assertions"]
+    assert assertion["Assert"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "jwt"]}
+
+
+def test_cors_origins_refuse_wildcards(template):
+    pattern = template["Parameters"]["CorsAllowedOrigins"]["AllowedPattern"]
+    for good in ["http://localhost:3000", "https://app.example.com", "https://a-b.example.co.uk:8443"]:
+        assert re.fullmatch(pattern, good), good
+    for bad in ["*", "https://*.example.com", "https://app.example.com/", "app.example.com", "null", "https://*"]:
+        assert not re.fullmatch(pattern, bad), bad
