@@ -60,6 +60,9 @@ if $standin; then
   # streams, recordings, ending meetings and agent tokens.
   if [ "$CALLER_AUTH" = none ]; then
     export ANONYMOUS_LIVESTREAMS=${ANONYMOUS_LIVESTREAMS:-allow}
+    export ANONYMOUS_HLS=${ANONYMOUS_HLS:-allow}
+    export ANONYMOUS_END_LIVESTREAMS=${ANONYMOUS_END_LIVESTREAMS:-allow}
+    export ANONYMOUS_CUSTOM_ROOM_IDS=${ANONYMOUS_CUSTOM_ROOM_IDS:-allow}
     export LIVESTREAM_ALLOWED_HOSTS=${LIVESTREAM_ALLOWED_HOSTS:-a.rtmp.youtube.com,live.twitch.tv}
     export ANONYMOUS_ROOM_CONTROL=${ANONYMOUS_ROOM_CONTROL:-allow}
     export ANONYMOUS_AGENT_TOKENS=${ANONYMOUS_AGENT_TOKENS:-allow}

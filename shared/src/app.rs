@@ -217,8 +217,10 @@ where
     lambda_http::tracing::init_default_subscriber();
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_default();
     if level.to_ascii_lowercase().contains("trace") {
-        // lambda_runtime logs raw events at TRACE: request bodies may hold stream keys.
-        tracing::warn!("TRACE logging is on: the Lambda runtime logs raw request events, which may hold stream keys");
+        // lambda_runtime logs raw events at TRACE: headers and bodies, whole.
+        tracing::warn!(
+            "TRACE logging is on: the Lambda runtime logs raw request events, with their Authorization headers (users' identity-provider tokens and participant tokens) and bodies (stream keys); use it only locally"
+        );
     }
     match Config::from_env() {
         Ok(config) => {

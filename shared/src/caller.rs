@@ -103,11 +103,19 @@ fn jwt_claims(req: &Request) -> Option<&HashMap<String, String>> {
     }
 }
 
-/// Splits a list claim as API Gateway's JWT authorizer delivers it: `[a b]` (or a bare `a b`),
-/// on whitespace only. Names are kept exactly: a group called `ops,videosdk-moderators` or
-/// `"videosdk-moderators"` is not `videosdk-moderators` (group names hold no whitespace).
+/// Splits a list claim as API Gateway's JWT authorizer delivers it: a string holding a JSON
+/// array of strings (`["a","b"]`, names exactly as given), or API Gateway's bracketed form
+/// `[a b]` (or a bare `a b`), split on whitespace only. Names are kept exactly: a group called
+/// `ops,videosdk-moderators` or `'videosdk-moderators'` is not `videosdk-moderators`. The
+/// bracketed form cannot carry a name holding whitespace, so `MODERATOR_GROUP` may hold none.
 pub fn group_list(value: &str) -> Vec<String> {
     let value = value.trim();
+    if value.starts_with('[')
+        && value[1..].trim_start().starts_with(['"', ']'])
+        && let Ok(names) = serde_json::from_str::<Vec<String>>(value)
+    {
+        return names;
+    }
     let inner = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')).unwrap_or(value);
     inner.split_whitespace().map(str::to_owned).collect()
 }
@@ -131,12 +139,26 @@ mod tests {
     fn look_alike_group_names_are_not_the_moderator_group() {
         for shape in [
             "[ops,videosdk-moderators]",
-            r#"["videosdk-moderators"]"#,
             r#"[ops "videosdk-moderators"]"#,
             "['videosdk-moderators']",
-            r#"["staff","videosdk-moderators"]"#,
+            r#"["staff,videosdk-moderators"]"#,
+            r#"["videosdk-moderators "]"#,
+            r#"["Trainee videosdk-moderators"]"#,
+            r#"["staff", 7, "videosdk-moderators"]"#,
         ] {
             assert!(!group_list(shape).iter().any(|g| g == "videosdk-moderators"), "{shape}: {:?}", group_list(shape));
+        }
+    }
+
+    #[test]
+    fn json_array_strings_are_read_exactly() {
+        for (shape, expected) in [
+            (r#"["videosdk-moderators"]"#, vec!["videosdk-moderators"]),
+            (r#"["a","videosdk-moderators"]"#, vec!["a", "videosdk-moderators"]),
+            (r#" [ "a" , "b c" ] "#, vec!["a", "b c"]),
+            ("[]", vec![]),
+        ] {
+            assert_eq!(group_list(shape), expected, "{shape}");
         }
     }
 

@@ -308,6 +308,15 @@ pub fn verify(token: &str, credentials: &Credentials) -> Result<Claims, VerifyEr
     Ok(claims)
 }
 
+/// The `iat` of a token whose signature has NOT been verified: only a hint (whether the token
+/// may come from a newer secret), never an identity.
+pub fn issued_at_unverified(token: &str) -> Option<u64> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice::<serde_json::Value>(&json).ok()?.get("iat")?.as_u64()
+}
+
 /// Formats Unix seconds as RFC 3339 UTC (`2026-11-23T11:29:48Z`).
 pub fn rfc3339_utc(unix_seconds: u64) -> String {
     let days = (unix_seconds / 86_400) as i64;

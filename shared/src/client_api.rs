@@ -69,7 +69,9 @@ pub fn not_served() -> ApiError {
 
 /// The verified claims of the participant token the caller sent as `Authorization: <token>`
 /// (a `Bearer ` prefix is tolerated). A token signed with a secret this container has not read
-/// yet (rotation) triggers one bounded re-read of the secret.
+/// yet (rotation: issued after the secret in hand was read) triggers one bounded re-read of the
+/// secret, at most once per [`crate::secret::TOKEN_REFRESH_INTERVAL`]; older or forged tokens
+/// are refused at once.
 pub async fn authenticate(req: &Request, secrets: &SecretStore) -> Result<Claims, ApiError> {
     let value = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().map(str::trim));
     let token = match value {
@@ -89,7 +91,7 @@ pub async fn authenticate(req: &Request, secrets: &SecretStore) -> Result<Claims
     let credentials = secrets.current().await?;
     match claims::verify(token, &credentials) {
         Err(VerifyError::Signature) => {
-            let newer = secrets.refresh(&credentials).await?;
+            let newer = secrets.refresh_for_token(&credentials, claims::issued_at_unverified(token)).await?;
             if *newer == *credentials {
                 return Err(refused(VerifyError::Signature));
             }

@@ -224,6 +224,14 @@ impl Config {
         };
 
         let moderator_group = get("MODERATOR_GROUP").unwrap_or_else(|| "videosdk-moderators".into());
+        // API Gateway's `[a b]` form cannot tell the group `Trainee videosdk-moderators` from two.
+        if moderator_group.chars().any(char::is_whitespace) || moderator_group.contains(['"', '[', ']']) {
+            return Err(invalid(
+                "MODERATOR_GROUP",
+                "must hold no whitespace, quotes or brackets: API Gateway delivers groups as [a b], so such a name \
+                 could be forged from two groups",
+            ));
+        }
         let livestream_allowed_hosts = get("LIVESTREAM_ALLOWED_HOSTS")
             .map(|v| split_list(&v).map(str::to_ascii_lowercase).collect())
             .unwrap_or_default();
@@ -603,6 +611,8 @@ mod tests {
             (&[("ANONYMOUS_DEFAULT_PERMISSIONS", "join")], "ANONYMOUS_DEFAULT_PERMISSIONS"),
             (&[("ANONYMOUS_LIVESTREAMS", "yes")], "ANONYMOUS_LIVESTREAMS"),
             (&[("ANONYMOUS_HLS", "1")], "ANONYMOUS_HLS"),
+            (&[("MODERATOR_GROUP", "Trainee videosdk-moderators")], "MODERATOR_GROUP"),
+            (&[("MODERATOR_GROUP", "a\tb")], "MODERATOR_GROUP"),
             (&[("ANONYMOUS_END_LIVESTREAMS", "true")], "ANONYMOUS_END_LIVESTREAMS"),
             (&[("ANONYMOUS_CUSTOM_ROOM_IDS", "on")], "ANONYMOUS_CUSTOM_ROOM_IDS"),
             (&[("ANONYMOUS_MAX_TTL_SECONDS", "59")], "ANONYMOUS_MAX_TTL_SECONDS"),

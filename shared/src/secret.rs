@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
@@ -23,8 +23,30 @@ enum Source {
 struct Cached {
     credentials: Option<Arc<Credentials>>,
     read_at: Option<Instant>,
+    /// When the value in hand was read, as Unix seconds (compared with tokens' `iat`).
+    read_at_unix: Option<u64>,
+    /// The last read of any kind but one for a client token.
     last_attempt: Option<Instant>,
+    /// The last read for a client token that did not verify: its own window, so forged tokens
+    /// never use up the one an upstream 401 needs.
+    last_token_attempt: Option<Instant>,
 }
+
+/// Why a read is made: each has its own window of at most one read per `retry_after`
+/// ([`TOKEN_REFRESH_INTERVAL`] for client tokens).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    /// No value yet, or VideoSDK refused the one in hand.
+    Needed,
+    /// A client token did not verify with the value in hand but was issued after it was read.
+    ClientToken,
+}
+
+/// At most one read per this long for client tokens that do not verify: a rotation reaches a
+/// container's `/v2` routes within it, and forged tokens cost at most one read per interval.
+pub const TOKEN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// A token issued this far in the future is not believed to be newer than anything.
+const MAX_CLOCK_SKEW_SECONDS: u64 = 60;
 
 /// Holds the current credentials and re-reads them when stale, forced, or missing.
 ///
@@ -137,7 +159,7 @@ impl SecretStore {
                 Ok(c)
             }
             Some(c) => Ok(c),
-            None => self.read_now(None).await,
+            None => self.read_now(None, Reason::Needed).await,
         }
     }
 
@@ -146,12 +168,36 @@ impl SecretStore {
     /// value another request has read meanwhile; otherwise waits for one read, bounded by
     /// [`READ_TIMEOUT`], half the time the request has left, and `retry_after`.
     pub async fn refresh(&self, rejected: &Credentials) -> Result<Arc<Credentials>, SecretUnavailable> {
-        self.read_now(Some(rejected)).await
+        self.read_now(Some(rejected), Reason::Needed).await
+    }
+
+    /// Re-reads the secret for a client token that did not verify with `rejected`, only when
+    /// the token may come from a rotation this container has not seen: it was issued
+    /// (`issued_at`, its `iat`, not yet verified) no earlier than the value in hand was read,
+    /// and not in the future. At most one such read per [`TOKEN_REFRESH_INTERVAL`], in a window
+    /// of its own. Otherwise answers the value in hand at once (the caller then refuses the token).
+    pub async fn refresh_for_token(
+        &self,
+        rejected: &Credentials,
+        issued_at: Option<u64>,
+    ) -> Result<Arc<Credentials>, SecretUnavailable> {
+        let now = unix_now();
+        let newer = {
+            let cached = self.inner.lock();
+            match (issued_at, cached.read_at_unix) {
+                (Some(iat), Some(read)) => iat >= read && iat <= now + MAX_CLOCK_SKEW_SECONDS,
+                _ => false,
+            }
+        };
+        if !newer {
+            return self.inner.cached_or_unavailable();
+        }
+        self.read_now(Some(rejected), Reason::ClientToken).await
     }
 
     fn refresh_in_background(&self) {
         let Ok(guard) = self.inner.reader.clone().try_lock_owned() else { return };
-        if !self.inner.due() {
+        if !self.inner.due(Reason::Needed) {
             return;
         }
         let inner = self.inner.clone();
@@ -161,7 +207,11 @@ impl SecretStore {
         });
     }
 
-    async fn read_now(&self, rejected: Option<&Credentials>) -> Result<Arc<Credentials>, SecretUnavailable> {
+    async fn read_now(
+        &self,
+        rejected: Option<&Credentials>,
+        reason: Reason,
+    ) -> Result<Arc<Credentials>, SecretUnavailable> {
         let inner = &self.inner;
         let mut until = crate::deadline::within(READ_TIMEOUT);
         if rejected.is_some() {
@@ -178,7 +228,7 @@ impl SecretStore {
         {
             return Ok(current);
         }
-        if !inner.due() {
+        if !inner.due(reason) {
             return inner.cached_or_unavailable();
         }
         inner.read_and_store(until).await
@@ -190,13 +240,17 @@ impl Inner {
         self.cached.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Whether `retry_after` has passed since the last attempt (which this then records).
-    fn due(&self) -> bool {
+    /// Whether the window of `reason` has passed since its last attempt (which this then records).
+    fn due(&self, reason: Reason) -> bool {
         let mut cached = self.lock();
-        if cached.last_attempt.is_some_and(|t| t.elapsed() < self.retry_after) {
+        let (last, window) = match reason {
+            Reason::Needed => (&mut cached.last_attempt, self.retry_after),
+            Reason::ClientToken => (&mut cached.last_token_attempt, TOKEN_REFRESH_INTERVAL.max(self.retry_after)),
+        };
+        if last.is_some_and(|t| t.elapsed() < window) {
             return false;
         }
-        cached.last_attempt = Some(Instant::now());
+        *last = Some(Instant::now());
         true
     }
 
@@ -216,6 +270,7 @@ impl Inner {
                 let credentials = Arc::new(credentials);
                 cached.credentials = Some(credentials.clone());
                 cached.read_at = Some(Instant::now());
+                cached.read_at_unix = Some(unix_now());
                 Ok(credentials)
             }
             Err(cause) => {
@@ -256,6 +311,10 @@ impl Inner {
             }
         }
     }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 impl fmt::Debug for SecretStore {

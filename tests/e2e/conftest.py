@@ -276,6 +276,7 @@ def standin_requests(standin_url):
 # Anonymous callers allowed to run live streams, record, end meetings and get agent tokens, as an
 # operator opts in for local use (and as `make dev` does).
 OPTED_IN = {"ANONYMOUS_LIVESTREAMS": "allow", "LIVESTREAM_ALLOWED_HOSTS": "a.rtmp.youtube.com,live.twitch.tv",
+            "ANONYMOUS_HLS": "allow", "ANONYMOUS_END_LIVESTREAMS": "allow", "ANONYMOUS_CUSTOM_ROOM_IDS": "allow",
             "ANONYMOUS_ROOM_CONTROL": "allow", "ANONYMOUS_AGENT_TOKENS": "allow"}
 
 

@@ -401,3 +401,15 @@ def test_cors_origins_refuse_wildcards(template):
         assert re.fullmatch(pattern, good), good
     for bad in ["*", "https://*.example.com", "https://app.example.com/", "app.example.com", "null", "https://*"]:
         assert not re.fullmatch(pattern, bad), bad
+
+
+def test_the_readme_s_cargo_lambda_policy_names_exactly_the_one_secret():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("### Path 2: cargo-lambda")
+    block = readme[readme.index("```json", start) + len("```json"):readme.index("```", readme.index("```json", start) + 7)]
+    [statement] = json.loads(block)["Statement"]
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    resource = statement["Resource"].replace("<region>", "eu-west-1").replace("<account>", "123456789012")
+    assert "*" not in resource
+    assert _iam_matches(resource, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:videosdk/token-server-AbC123")
+    assert not _iam_matches(resource, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:videosdk/token-server-old-AbC123")

@@ -155,10 +155,8 @@ impl Standin {
             ("POST", "/v2/hls/start") => rooms.start_hls(&body),
             ("POST", "/v2/hls/end") => rooms.end(&body, true),
             ("GET", "/v2/sessions" | "/v2/sessions/") => rooms.list_sessions(request),
-            ("GET", p) if p.starts_with("/v2/hls/") && p.ends_with("/active") => {
-                let id = percent_encoding::percent_decode_str(&p["/v2/hls/".len()..p.len() - "/active".len()])
-                    .decode_utf8_lossy()
-                    .into_owned();
+            ("GET", p) if let Some(id) = p.strip_prefix("/v2/hls/").and_then(|r| r.strip_suffix("/active")) => {
+                let id = percent_encoding::percent_decode_str(id).decode_utf8_lossy().into_owned();
                 rooms.active_hls(&id)
             }
             _ => message(404, "Route not found"),

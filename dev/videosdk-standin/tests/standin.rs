@@ -157,6 +157,11 @@ async fn sessions_and_active_hls_follow_the_room() {
 
     hls::end(api, &state.secrets, &RoomId::parse(&room.room_id).unwrap()).await.unwrap();
     assert_eq!(get(&server, &hls_active, &role_less).await.0, 404);
+    // Paths that only look like it: answered, never a panic (the server keeps serving).
+    for odd in ["/v2/hls/active", "/v2/hls//active", "/v2/hls/%FF/active"] {
+        assert_eq!(get(&server, odd, &role_less).await.0, 404, "{odd}");
+    }
+    assert_eq!(get(&server, &sessions, &role_less).await.0, 200);
 }
 
 /// A local webhook receiver: every delivery's body and signature header, in order.

@@ -391,3 +391,28 @@ async fn anonymous_callers_cannot_claim_a_room_name_unless_the_operator_opts_in(
         create_meeting::handler(fake.state(&[("CALLER_AUTH", "none")]).await, post(json!({})).request()).await;
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn an_upstream_body_over_a_mebibyte_is_502_and_not_read() {
+    let huge =
+        format!("{{\"roomId\": \"abcd-efgh-ijkl\", \"pad\": \"{}\"}}", "x".repeat(shared::videosdk::MAX_UPSTREAM_BODY));
+    for status in [200, 400] {
+        let fake = FakeVideoSdk::start().await;
+        fake.on("POST", "/v2/rooms", ResponseTemplate::new(status).set_body_raw(huge.clone(), "application/json"))
+            .await;
+        let response =
+            create_meeting::handler(fake.state(&[("CALLER_AUTH", "none")]).await, post(json!({})).request()).await;
+        let body = body_json(&response);
+        assert_eq!(
+            (response.status().as_u16(), body["error"]["code"].as_str()),
+            (502, Some("upstream_error")),
+            "{body}"
+        );
+    }
+    // Just under the limit is read as usual.
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/rooms", room_reply()).await;
+    let response =
+        create_meeting::handler(fake.state(&[("CALLER_AUTH", "none")]).await, post(json!({})).request()).await;
+    assert_eq!(response.status(), 200);
+}

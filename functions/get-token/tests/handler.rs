@@ -350,3 +350,14 @@ async fn the_log_names_who_minted_which_token_for_which_room() {
     assert_eq!(status, 200);
     assert_logged(&logs, "issued a participant token", &["caller=\"anonymous\"", "room_id=\"any\""]);
 }
+
+#[tokio::test]
+async fn a_groups_claim_holding_a_json_array_names_moderators_exactly() {
+    let ask = r#"{"permissions": ["allow_join", "allow_mod"]}"#;
+    let (status, body, _) = call(JWT, post(ask).user("u", Some(r#"["staff","videosdk-moderators"]"#)).request()).await;
+    assert_eq!(status, 200, "{body}");
+    for look_alike in [r#"["staff,videosdk-moderators"]"#, r#"["Trainee videosdk-moderators"]"#] {
+        let (status, _, _) = call(JWT, post(ask).user("u", Some(look_alike)).request()).await;
+        assert_eq!(status, 403, "{look_alike}");
+    }
+}

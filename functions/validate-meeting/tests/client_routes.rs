@@ -269,3 +269,59 @@ async fn a_token_minted_after_a_rotation_is_accepted_once_the_secret_is_re_read(
     assert_eq!(response.status(), 200, "{}", body_json(&response));
     assert_eq!(validate_meeting::handler(state, event(&old)).await.status(), 401);
 }
+
+#[tokio::test]
+async fn forged_tokens_never_re_read_the_secret_nor_starve_an_upstream_refusal() {
+    use shared::testing::{FaultProxy, Moto, participant_token_signed};
+    let moto = Moto::start();
+    moto.put_secret("videosdk/forged", r#"{"apiKey": "test-api-key", "secret": "old-secret-0000000000"}"#).await;
+    let proxy = FaultProxy::start(&moto.endpoint);
+    let fake = FakeVideoSdk::start().await;
+    let endpoint = fake.server.uri();
+    let config = shared::testing::config(&[("VIDEOSDK_API_ENDPOINT", &endpoint)]);
+    // The production window: at most one read a second for what a request needs.
+    let secrets = shared::secret::SecretStore::secrets_manager(
+        proxy.client(),
+        "videosdk/forged".into(),
+        std::time::Duration::from_secs(300),
+        std::time::Duration::from_secs(1),
+    );
+    let state = shared::testing::leak(shared::State {
+        videosdk: Some(shared::videosdk::VideoSdk::new(&config).unwrap()),
+        webhooks: None,
+        limiter: None,
+        config,
+        secrets,
+    });
+    let read = state.secrets.current().await.unwrap();
+    assert_eq!(proxy.requests(), 1, "INIT's read");
+    let event = |token: &str| with_token(Event::get("/v2/rooms/validate/abcd-efgh-ijkl"), token).request();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+
+    // Issued before this container read its secret, or far in the future: cannot be from a
+    // rotation it has not seen. Refused at once, no read.
+    for iat in [now - 3600, now - 2, now + 3600] {
+        for _ in 0..10 {
+            let forged = participant_token_signed("attacker-secret-99999", |c| c["iat"] = json!(iat));
+            let started = std::time::Instant::now();
+            assert_eq!(validate_meeting::handler(state, event(&forged)).await.status(), 401);
+            assert!(started.elapsed() < std::time::Duration::from_millis(500), "no billed waiting");
+        }
+    }
+    assert_eq!(proxy.requests(), 1, "no Secrets Manager read for old or future tokens");
+
+    // Issued now: maybe a rotation, so one read, and no more for the next interval.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // INIT's read window is over
+    for _ in 0..20 {
+        let forged = participant_token_signed("attacker-secret-99999", |_| {});
+        assert_eq!(validate_meeting::handler(state, event(&forged)).await.status(), 401);
+    }
+    assert_eq!(proxy.requests(), 2, "one read per interval, whatever the number of forged tokens");
+
+    // A genuine upstream refusal in the same second still gets its re-read.
+    moto.put_secret("videosdk/forged", r#"{"apiKey": "test-api-key", "secret": "new-secret-1111111111"}"#).await;
+    let fresh = state.secrets.refresh(&read).await.unwrap();
+    assert_eq!(proxy.requests(), 3);
+    assert_eq!(fresh.secret_bytes(), b"new-secret-1111111111");
+    assert!(fake.requests().await.is_empty(), "nothing reached VideoSDK");
+}

@@ -228,6 +228,16 @@ impl VideoSdk {
                 Ok(response) => Reply::read(response).await,
                 Err(e) => Err(e),
             };
+            let outcome = match outcome {
+                Ok(None) => {
+                    tracing::warn!(url = %url, limit = MAX_UPSTREAM_BODY, "VideoSDK answered with a body over the limit; not read");
+                    return Err(ApiError::UpstreamError(
+                        "VideoSDK answered with more than this server reads; retry later.".into(),
+                    ));
+                }
+                Ok(Some(reply)) => Ok(reply),
+                Err(e) => Err(e),
+            };
             let retryable = match &outcome {
                 Ok(reply) => reply.status.is_server_error(),
                 Err(e) => e.is_timeout() || e.is_connect() || e.is_request(),
@@ -294,11 +304,21 @@ impl Reply {
         }
     }
 
-    async fn read(response: reqwest::Response) -> Result<Reply, reqwest::Error> {
+    /// The answer, its body read up to [`MAX_UPSTREAM_BODY`]; `None` past it (nothing more is read).
+    async fn read(mut response: reqwest::Response) -> Result<Option<Reply>, reqwest::Error> {
         let status = response.status();
         let retry_after = response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let body = response.bytes().await?.to_vec();
-        Ok(Reply { status, retry_after, body })
+        if response.content_length().is_some_and(|n| n > MAX_UPSTREAM_BODY as u64) {
+            return Ok(None);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_UPSTREAM_BODY {
+                return Ok(None);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Some(Reply { status, retry_after, body }))
     }
 
     fn into_result(self, scrub: &[&str], remap: fn(u16, &str) -> Option<ApiError>) -> Result<Value, ApiError> {
@@ -340,6 +360,9 @@ impl Reply {
     }
 }
 
+/// The most of an answer's body this server reads; past it the call is 502 `upstream_error`.
+pub const MAX_UPSTREAM_BODY: usize = 1024 * 1024;
+
 /// VideoSDK's message from any of its body shapes: `message`, `error`, `msg`, `statusMessage`
 /// (also nested under `error`), a bare JSON string, or plain text; whitespace collapsed and cut
 /// to 300 characters.
@@ -376,45 +399,88 @@ fn upstream_message_redacted(body: &[u8], secrets: &[&str]) -> String {
 }
 
 /// Replaces each secret in `text`, where each of its bytes may appear as itself or
-/// percent-encoded (`%2D`, `%2d`), with `<redacted>`.
+/// percent-encoded (`%2D`, `%2d`), with `<redacted>`. Linear in the text: the text is decoded
+/// once (every `%XX` to its byte, remembering where each decoded byte came from), and each
+/// secret is found in it by Knuth–Morris–Pratt. A secret that itself holds `%` is also found
+/// as it is spelled.
 pub fn redact(text: &str, secrets: &[&str]) -> String {
     let mut text = text.to_owned();
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text.as_str();
-        while let Some((start, end)) = find_encoded(rest.as_bytes(), secret.as_bytes()) {
-            out.push_str(&rest[..start]);
-            out.push_str("<redacted>");
-            rest = &rest[end..];
-        }
-        out.push_str(rest);
-        text = out;
+        text = redact_one(&text, secret.as_bytes());
     }
     text
 }
 
-/// The first `(start, end)` in `text` that spells `secret`, each byte plain or as `%XX`.
-/// Matches start and end on character boundaries: `%XX` is ASCII and `secret` is UTF-8.
-fn find_encoded(text: &[u8], secret: &[u8]) -> Option<(usize, usize)> {
+fn redact_one(text: &str, secret: &[u8]) -> String {
+    let bytes = text.as_bytes();
     let hex = |b: u8| char::from(b).to_digit(16);
-    let at = |start: usize| {
-        let mut i = start;
-        for &want in secret {
-            if text.get(i) == Some(&want) {
-                i += 1;
-            } else if text.get(i) == Some(&b'%')
-                && let (Some(hi), Some(lo)) =
-                    (text.get(i + 1).and_then(|&b| hex(b)), text.get(i + 2).and_then(|&b| hex(b)))
-                && hi * 16 + lo == u32::from(want)
-            {
+    // decoded[k] came from bytes[spans[k]..spans[k + 1]].
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut spans = Vec::with_capacity(bytes.len() + 1);
+    let mut i = 0;
+    while i < bytes.len() {
+        spans.push(i);
+        match (bytes[i], bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
+            (b'%', Some(hi), Some(lo)) => {
+                decoded.push((hi * 16 + lo) as u8);
                 i += 3;
-            } else {
-                return None;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
             }
         }
-        Some(i)
-    };
-    (0..text.len()).find_map(|start| at(start).map(|end| (start, end)))
+    }
+    spans.push(bytes.len());
+    let mut cuts: Vec<(usize, usize)> =
+        kmp_matches(&decoded, secret).into_iter().map(|k| (spans[k], spans[k + secret.len()])).collect();
+    if secret.contains(&b'%') {
+        cuts.extend(kmp_matches(bytes, secret).into_iter().map(|k| (k, k + secret.len())));
+        cuts.sort_unstable();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end) in cuts {
+        if start < at || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+            continue;
+        }
+        out.push_str(&text[at..start]);
+        out.push_str("<redacted>");
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// Where `needle` starts in `haystack`, left to right and not overlapping (Knuth–Morris–Pratt:
+/// O(haystack + needle)).
+fn kmp_matches(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
+    let mut fail = vec![0usize; needle.len()];
+    let mut k = 0;
+    for i in 1..needle.len() {
+        while k > 0 && needle[i] != needle[k] {
+            k = fail[k - 1];
+        }
+        if needle[i] == needle[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    let mut found = Vec::new();
+    let mut k = 0;
+    for (i, &b) in haystack.iter().enumerate() {
+        while k > 0 && b != needle[k] {
+            k = fail[k - 1];
+        }
+        if b == needle[k] {
+            k += 1;
+        }
+        if k == needle.len() {
+            found.push(i + 1 - k);
+            k = 0;
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -464,6 +530,27 @@ mod tests {
         assert_eq!(redact("sk%2D123/sk%2d123/s%6B-123.", &["sk-123"]), "<redacted>/<redacted>/<redacted>.");
         assert_eq!(redact("Zoë sk-12 %2", &["sk-123", "ë"]), "Zo<redacted> sk-12 %2");
         assert_eq!(redact("no secrets", &[""]), "no secrets");
+    }
+
+    #[test]
+    fn redaction_is_linear_in_the_body() {
+        // The worst case of a naive search: a long run of the key's prefix, never the key.
+        let key = format!("{}b", "a".repeat(300));
+        let body = "a".repeat(MAX_UPSTREAM_BODY);
+        let started = std::time::Instant::now();
+        assert_eq!(redact(&body, &[&key]).len(), body.len());
+        let naive_steps = (body.len() * key.len()) as f64;
+        println!(
+            "redacting a 1 MiB worst case took {:?} ({naive_steps:e} steps for a naive search)",
+            started.elapsed()
+        );
+        // And it still finds every spelling, next to each other and mixed.
+        let key = "sk-a%b";
+        assert_eq!(
+            redact("x sk-a%b sk%2Da%25b sk-a%25bsk-a%b y", &[key]),
+            "x <redacted> <redacted> <redacted><redacted> y"
+        );
+        assert_eq!(redact("aab aaab", &["aab"]), "<redacted> a<redacted>");
     }
 
     #[test]
