@@ -226,7 +226,7 @@ where
         Ok(config) => {
             // The state lives as long as the process; leaking it lets handlers borrow it.
             let state: &'static State = Box::leak(Box::new(State::init_limited(config, uses, actions).await));
-            lambda_http::run(service_fn(|req| {
+            run_guarded(service_fn(|req| {
                 let response = serve(state, req, &handler);
                 async move { Ok::<_, Error>(response.await) }
             }))
@@ -235,11 +235,21 @@ where
         Err(e) => {
             tracing::error!(variable = e.variable, cause = %e, "invalid configuration; answering 500 configuration_error");
             let settings = e.settings();
-            lambda_http::run(service_fn(move |_req: Request| {
+            run_guarded(service_fn(move |_req: Request| {
                 let answer = ApiError::InvalidSetting { settings: settings.clone() }.into_response();
                 async move { Ok::<_, Error>(answer) }
             }))
             .await
         }
     }
+}
+
+/// `lambda_http::run` with [`crate::guard::make_safe`] applied to every event before
+/// `lambda_http` converts it (a conversion that would otherwise panic on some events).
+async fn run_guarded<'a, S>(service: S) -> Result<(), Error>
+where
+    S: lambda_http::Service<Request, Response = Response<Body>, Error = Error>,
+    S::Future: Send + 'a,
+{
+    lambda_http::lambda_runtime::run(crate::guard::Guard(lambda_http::Adapter::from(service))).await
 }

@@ -157,39 +157,55 @@ fn event(prefixes: &'static [&'static str]) -> impl Strategy<Value = Event> {
     let claims = prop::option::of((prop::option::of(text()), prop::option::of(text())));
     let iam =
         prop::option::of(prop_oneof![Just("arn:aws:sts::123456789012:assumed-role/agent/i-1".to_owned()), text()]);
-    (method, prefix, segments, path_param, query(), body(), auth, (claims, iam)).prop_map(
-        |(method, prefix, segments, param, query, body, auth, (claims, iam))| {
-            let mut path = prefix.to_owned();
-            for s in &segments {
-                path.push('/');
-                path.push_str(&encode(s));
-            }
-            let mut event = Event::new(method, &path).query(&query);
-            if let Some(b) = body {
-                event = event.body(&b);
-            }
-            if let Some(p) = param {
-                event = event.path_parameter("meetingId", &p);
-            }
-            if let Some(a) = auth {
-                event = event.header("Authorization", &a);
-            }
-            if let Some((sub, groups)) = claims {
-                let mut c = Map::new();
-                if let Some(s) = sub {
-                    c.insert("sub".into(), json!(s));
+    // Also what API Gateway may pass unencoded, and headers a URI cannot hold: lambda_http
+    // panics on these without the guard (crate::guard).
+    let raw_query = prop::option::of("[ -~\u{7f}]{0,40}");
+    let raw_segment = prop::option::of("[ -~\u{7f}]{0,20}");
+    let odd_headers = prop::option::of((
+        prop::sample::select(&["host", "x-forwarded-proto"][..]),
+        prop_oneof!["[ -~]{0,30}", Just("a b".to_owned()), Just("ht tp".to_owned())],
+    ));
+    (method, prefix, segments, path_param, query(), body(), auth, (claims, iam), (raw_query, raw_segment, odd_headers))
+        .prop_map(
+            |(method, prefix, segments, param, query, body, auth, (claims, iam), (raw_query, raw_segment, odd))| {
+                let mut path = prefix.to_owned();
+                for s in &segments {
+                    path.push('/');
+                    path.push_str(&encode(s));
                 }
-                if let Some(g) = groups {
-                    c.insert("cognito:groups".into(), json!(g));
+                if let Some(raw) = raw_segment {
+                    path.push('/');
+                    path.push_str(&raw);
                 }
-                event = event.claims(Value::Object(c));
-            }
-            if let Some(arn) = iam {
-                event = event.iam(&arn);
-            }
-            event
-        },
-    )
+                let mut event = Event::new(method, &path).query(raw_query.as_deref().unwrap_or(&query));
+                if let Some((name, value)) = odd {
+                    event = event.header(name, &value);
+                }
+                if let Some(b) = body {
+                    event = event.body(&b);
+                }
+                if let Some(p) = param {
+                    event = event.path_parameter("meetingId", &p);
+                }
+                if let Some(a) = auth {
+                    event = event.header("Authorization", &a);
+                }
+                if let Some((sub, groups)) = claims {
+                    let mut c = Map::new();
+                    if let Some(s) = sub {
+                        c.insert("sub".into(), json!(s));
+                    }
+                    if let Some(g) = groups {
+                        c.insert("cognito:groups".into(), json!(g));
+                    }
+                    event = event.claims(Value::Object(c));
+                }
+                if let Some(arn) = iam {
+                    event = event.iam(&arn);
+                }
+                event
+            },
+        )
 }
 
 /// Asserts that what reached the fake VideoSDK is a request VideoSDK documents, with valid ids,

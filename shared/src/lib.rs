@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod deadline;
 pub mod error;
 pub mod events;
+pub mod guard;
 pub mod http;
 pub mod ids;
 pub mod livestream;
@@ -42,7 +43,7 @@ mod layering {
 
     /// Bottom to top.
     const LAYERS: &[&[&str]] = &[
-        &["credentials", "ids", "deadline", "net", "signature"],
+        &["credentials", "ids", "deadline", "net", "signature", "guard"],
         &["error", "claims"],
         &["config"],
         &["secret", "caller"],

@@ -166,8 +166,13 @@ impl Event {
         event
     }
 
+    /// The request the runtime loop hands a handler: the event through [`crate::guard`], then
+    /// `lambda_http`'s conversion.
     pub fn request(&self) -> Request {
-        lambda_http::request::from_str(&self.to_json().to_string()).expect("a valid API Gateway event")
+        let mut payload: lambda_http::request::LambdaRequest =
+            serde_json::from_value(self.to_json()).expect("a valid API Gateway event");
+        crate::guard::make_safe(&mut payload);
+        payload.into()
     }
 }
 
