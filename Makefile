@@ -55,6 +55,8 @@ lint:
 
 unit: venv
 	cargo test --workspace --locked
+	# vendor/lambda_runtime == the crates.io crate (checksum pinned) + vendor/lambda_runtime-1.5.0.patch
+	$(VENV)/bin/pytest tests/tools -q
 
 template: venv
 	sam validate --lint

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -37,6 +38,8 @@ LAMBDA_BUILD = ROOT / "target" / "lambda-build" / "lambda"
 FLOOR = LAMBDA_BUILD / "bench-floor" / "bootstrap"
 SM_ROUNDTRIP = LAMBDA_BUILD / "sm-roundtrip" / "bootstrap"
 INIT_STEPS = LAMBDA_BUILD / "init-steps" / "bootstrap"
+DDB_ROUNDTRIP = LAMBDA_BUILD / "ddb-roundtrip" / "bootstrap"
+LIMITS_TABLE = "videosdk-bench-limits"
 NODE_DIR = ROOT / "bench" / "node"
 CRITERION = ROOT / "target" / "criterion"
 SECRET_ID = "videosdk/bench"
@@ -56,8 +59,8 @@ def get(url, body=None, timeout=10, headers=None):
 class Emulated:
     """One function (or the floor) behind its own runtime emulator."""
 
-    def __init__(self, procs, label, binary, env, body=None, headers=None):
-        self.procs, self.label, self.binary, self.body = procs, label, binary, body
+    def __init__(self, procs, label, binary, env, body=None, headers=None, expect=200):
+        self.procs, self.label, self.binary, self.body, self.expect = procs, label, binary, body, expect
         self.headers = {"Content-Type": "application/json", **(headers or {})}
         self.port, runtime_env = runtime_emulator(procs, label.replace(" ", "-").replace("(", "").replace(")", ""))
         self.env = {**runtime_env, **env}
@@ -71,9 +74,12 @@ class Emulated:
         self.spawned += 1
         started = time.perf_counter()
         self.proc = self.procs.start(f"{self.label}-{self.spawned}", [self.binary], env=self.env)
-        status, payload = get(self.url, self.body, headers=self.headers)
+        try:
+            status, payload = get(self.url, self.body, headers=self.headers)
+        except urllib.error.HTTPError as e:
+            status, payload = e.code, e.read()
         self.cold.append((time.perf_counter() - started) * 1000)
-        assert status == 200 and b'"error"' not in payload, (self.label, status, payload[:200])
+        assert status == self.expect and (status != 200 or b'"error"' not in payload), (self.label, status, payload[:200])
 
     def warm(self, count):
         times = []
@@ -144,6 +150,24 @@ def sm_roundtrip(endpoint, runs):
     return median_ms(runs), statistics.median(median_ms(1) for _ in range(runs))
 
 
+def ddb_roundtrip(endpoint, runs):
+    """Median of `runs` warm UpdateItem round trips to moto's DynamoDB (bench/probes ddb-roundtrip)."""
+    env = {**os.environ, **SM_ENV, "AWS_ENDPOINT_URL": endpoint}
+    out = subprocess.run([str(DDB_ROUNDTRIP), LIMITS_TABLE, str(runs)], check=True, capture_output=True, text=True,
+                         env=env).stdout
+    return json.loads(out)["median_ms"]
+
+
+def limits_table(endpoint):
+    """The rate-limit table as the template creates it (key pk, on demand), in moto."""
+    import boto3
+    db = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    db.create_table(TableName=LIMITS_TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    return LIMITS_TABLE
+
+
 def init_steps(runs):
     """Median microseconds of each INIT step (bench/probes init-steps), one process per run."""
     env = {**os.environ, **SM_ENV, "VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET}
@@ -210,8 +234,8 @@ def criterion_median_us(name):
 
 def run(smoke):
     n = SMOKE if smoke else FULL
-    needed = [bootstrap("get-token"), bootstrap("create-meeting"), bootstrap("videosdk-webhook"), FLOOR, SM_ROUNDTRIP, INIT_STEPS, STANDIN,
-              NODE_DIR / "node_modules" / "express"]
+    needed = [bootstrap("get-token"), bootstrap("create-meeting"), bootstrap("videosdk-webhook"), FLOOR, SM_ROUNDTRIP,
+              INIT_STEPS, DDB_ROUNDTRIP, STANDIN, NODE_DIR / "node_modules" / "express"]
     missing = [str(p) for p in needed if not p.exists()]
     if missing:
         sys.exit("missing (run `make bench`, which builds them): " + ", ".join(missing))
@@ -231,21 +255,33 @@ def run(smoke):
             Emulated(procs, "floor", FLOOR, {}),
             Emulated(procs, "get-token", bootstrap("get-token"), env_creds),
             Emulated(procs, "get-token (SM)", bootstrap("get-token"), sm),
+            # The same, with per-caller limits on: one conditional UpdateItem per request (a limit
+            # no run reaches).
+            Emulated(procs, "get-token (SM, limits)", bootstrap("get-token"),
+                     {**sm, "RATE_LIMIT_TABLE": limits_table(endpoint), "RATE_LIMITS": "token=1000000/86400"}),
             Emulated(procs, "create-meeting", bootstrap("create-meeting"), env_creds, body=b"{}"),
             Emulated(procs, "create-meeting (SM)", bootstrap("create-meeting"), sm, body=b"{}"),
             # Key pinned, EventBridge client built at INIT; every delivery is published to moto.
             Emulated(procs, "videosdk-webhook (SM)", bootstrap("videosdk-webhook"),
                      {**sm, "EVENT_BUS_NAME": webhook_bus(endpoint), "VIDEOSDK_WEBHOOK_PUBLIC_KEY": DEV_PUBLIC_KEY},
                      body=WEBHOOK["body"].encode(), headers={"videosdk-signature": WEBHOOK["headers"]["videosdk-signature"]}),
+            # The same INIT, answered without publishing: a forged delivery's 401 (INIT's cost alone).
+            Emulated(procs, "videosdk-webhook (401)", bootstrap("videosdk-webhook"),
+                     {**sm, "EVENT_BUS_NAME": "videosdk-bench", "VIDEOSDK_WEBHOOK_PUBLIC_KEY": DEV_PUBLIC_KEY},
+                     body=WEBHOOK["body"].encode() + b" ", expect=401,
+                     headers={"videosdk-signature": WEBHOOK["headers"]["videosdk-signature"]}),
         ]
         for _ in range(n["cold_runs"]):
             for v in variants:
                 v.cold_start()
         fig = {v.label: {"cold_ms": statistics.median(v.cold)} for v in variants}
         for v in variants[1:]:
+            if v.expect != 200:
+                continue
             fig[v.label]["warm_p50_ms"], fig[v.label]["warm_p99_ms"] = v.warm(n["warm_requests"])
             fig[v.label]["rss_mib"] = v.invoke(n["rss_invocations"]) / 1024
         fig["sm_roundtrip_ms"], fig["sm_first_call_ms"] = sm_roundtrip(endpoint, n["cold_runs"])
+        fig["ddb_roundtrip_ms"] = ddb_roundtrip(endpoint, n["warm_requests"])
         fig["init_steps_us"] = init_steps(n["cold_runs"])
         fig["node_cold_ms"] = node_cold(procs, n["cold_runs"], {"VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET})
     finally:
@@ -274,15 +310,19 @@ def report(fig, n, smoke):
     print(f"cold start, spawn -> first answer, median of {n['cold_runs']} (runtime emulator; SM = secret read "
           "from Secrets Manager, moto_server, during INIT; otherwise from the environment):")
     print(f"  {'':24} {'cold':>9} {'warm p50':>9} {'warm p99':>9} {'peak RSS':>10}")
-    for label in ("floor", "get-token", "get-token (SM)", "create-meeting", "create-meeting (SM)",
-                  "videosdk-webhook (SM)"):
+    for label in ("floor", "get-token", "get-token (SM)", "get-token (SM, limits)", "create-meeting",
+                  "create-meeting (SM)", "videosdk-webhook (SM)", "videosdk-webhook (401)"):
         f = fig[label]
         extra = (f"  {f['warm_p50_ms']:6.2f} ms {f['warm_p99_ms']:6.2f} ms {f['rss_mib']:6.1f} MiB"
                  if "rss_mib" in f else "")
         print(f"  {label:24} {f['cold_ms']:6.2f} ms{extra}")
     print(f"  {'Secrets Manager round trip alone':34} {rt:6.2f} ms  (a process's first call: "
           f"{fig['sm_first_call_ms']:.2f} ms)")
+    print(f"  {'DynamoDB round trip alone (warm)':34} {fig['ddb_roundtrip_ms']:6.2f} ms")
     print(f"  {'Node example, spawn -> first token':34} {node:6.1f} ms")
+    lim, plain = fig["get-token (SM, limits)"], fig["get-token (SM)"]
+    print(f"per-caller limits on, against off (get-token, SM): cold {lim['cold_ms'] - plain['cold_ms']:+.2f} ms, "
+          f"warm p50 {lim['warm_p50_ms'] - plain['warm_p50_ms']:+.2f} ms, p99 {lim['warm_p99_ms'] - plain['warm_p99_ms']:+.2f} ms")
     print("INIT steps, median us: " + ", ".join(f"{k} {v:.0f}" for k, v in fig["init_steps_us"].items()))
     print(f"peak RSS after {n['rss_invocations']:,} invocations (warm figures: {n['warm_requests']} requests)")
     print("zipped bootstrap: " + ", ".join(f"{k} {v:.2f} MiB" for k, v in fig["zipped_mib"].items()))
@@ -314,11 +354,16 @@ def report(fig, n, smoke):
         ("get-token handler median <= 15 us", handler, 15, f"{handler:.2f} us"),
         ("webhook verify + parse median <= 50 us", fig["webhook_us"], 50, f"{fig['webhook_us']:.2f} us"),
         ("videosdk-webhook (SM) cold <= get-token (SM) cold + 1 ms",
-         wh_sm, gt_sm + 1, f"{wh_sm:.2f} ms vs {gt_sm:.2f} + 1 ms"),
+         wh_sm, gt_sm + 1, f"{wh_sm:.2f} ms vs {gt_sm:.2f} + 1 ms (to a first 401, nothing published: "
+                           f"{fig['videosdk-webhook (401)']['cold_ms']:.2f} ms)"),
+        ("get-token warm p50 with limits <= without + DynamoDB round trip + 0.3 ms",
+         lim["warm_p50_ms"], plain["warm_p50_ms"] + fig["ddb_roundtrip_ms"] + 0.3,
+         f"{lim['warm_p50_ms']:.2f} ms vs {plain['warm_p50_ms']:.2f} + {fig['ddb_roundtrip_ms']:.2f} + 0.3 = "
+         f"{plain['warm_p50_ms'] + fig['ddb_roundtrip_ms'] + 0.3:.2f} ms"),
     ]
     checks += [(f"{label} peak RSS <= 10 MiB after {n['rss_invocations']:,}", fig[label]["rss_mib"], 10,
                 f"{fig[label]['rss_mib']:.2f} MiB")
-               for label in ("get-token (SM)", "create-meeting (SM)", "videosdk-webhook (SM)")]
+               for label in ("get-token (SM)", "get-token (SM, limits)", "create-meeting (SM)", "videosdk-webhook (SM)")]
     checks += [(f"{name} zipped bootstrap <= 2.5 MiB", size, 2.5, f"{size:.2f} MiB")
                for name, size in fig["zipped_mib"].items() if name != "floor"]
     checks.append(("make dev from a fresh clone to first token <= 90 s", dev, 90, f"{dev:.1f} s"))

@@ -43,6 +43,11 @@ MSG
     standin=true
     packages+=(-p videosdk-standin)
   fi
+else
+  # Real credentials: any web page the developer opens could call this server (it listens on
+  # loopback, but the browser is on the same machine). Only pages from this machine may.
+  export ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:*,http://127.0.0.1:*,http://[::1]:*}
+  echo "Real credentials: only web pages from $ALLOWED_ORIGINS may call this server (ALLOWED_ORIGINS)." >&2
 fi
 
 echo "Building get-token$($standin && echo " and the VideoSDK stand-in") (about a minute on a fresh clone)..." >&2

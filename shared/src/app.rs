@@ -190,8 +190,17 @@ where
     F: Future<Output = Response<Body>>,
 {
     let deadline = req.lambda_context_ref().and_then(|ctx| crate::deadline::from_epoch_millis(ctx.deadline));
-    let response = handler(state, req);
+    let origin = req.headers().get(lambda_http::http::header::ORIGIN).map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    // A browser page from an origin outside ALLOWED_ORIGINS: refused before the handler runs,
+    // so nothing is minted, created or sent upstream.
+    let refused = !crate::policy::origin_allowed(&state.config.allowed_origins, origin);
+    let response = (!refused).then(|| handler(state, req));
     async move {
+        let Some(response) = response else {
+            tracing::warn!("request from a browser origin outside ALLOWED_ORIGINS refused");
+            return ApiError::Forbidden("This API does not answer pages from this origin (ALLOWED_ORIGINS).".into())
+                .into_response();
+        };
         match deadline {
             Some(deadline) => crate::deadline::scope(deadline, response).await,
             None => response.await,

@@ -80,6 +80,10 @@ pub struct Config {
     pub rate_limit_table: Option<String>,
     /// `RATE_LIMITS`: per caller and action.
     pub rate_limits: Limits,
+    /// `ALLOWED_ORIGINS`: the browser origins requests may come from (lowercase; `:*` ends an
+    /// entry that allows any port). Empty: any origin, and requests without `Origin`, always.
+    /// `make dev` sets it to this machine's origins when it runs on real credentials.
+    pub allowed_origins: Vec<String>,
 }
 
 /// The events rooms subscribe the operator's webhook to when `WEBHOOK_EVENTS` is unset.
@@ -316,6 +320,10 @@ impl Config {
             None => Limits::defaults(),
             Some(v) => Limits::parse(&v).map_err(|why| invalid("RATE_LIMITS", &why))?,
         };
+        let allowed_origins = match get("ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(v) => origin_list(&v)?,
+        };
         if participant_role == ParticipantRole::None && caller_auth == CallerAuth::None {
             return Err(ConfigError {
                 with: Some("CALLER_AUTH"),
@@ -356,6 +364,7 @@ impl Config {
             anonymous_end_livestreams,
             rate_limit_table,
             rate_limits,
+            allowed_origins,
         })
     }
 
@@ -492,6 +501,28 @@ fn permission_list(variable: &'static str, value: &str) -> Result<Vec<Permission
     Ok(list)
 }
 
+/// `ALLOWED_ORIGINS`: `http(s)://host[:port]` each, or `http(s)://host:*` for any port.
+fn origin_list(value: &str) -> Result<Vec<String>, ConfigError> {
+    let origins: Vec<String> = split_list(value).map(str::to_ascii_lowercase).collect();
+    for origin in &origins {
+        let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+        let ok = rest.is_some_and(|r| {
+            let host = r.strip_suffix(":*").unwrap_or(r);
+            !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        });
+        if !ok {
+            return Err(invalid(
+                "ALLOWED_ORIGINS",
+                &format!("{origin:?} is not an origin such as https://app.example.com or http://localhost:*"),
+            ));
+        }
+    }
+    if origins.is_empty() {
+        return Err(invalid("ALLOWED_ORIGINS", "must name at least one origin when set"));
+    }
+    Ok(origins)
+}
+
 fn split_list(value: &str) -> impl Iterator<Item = &str> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
@@ -602,6 +633,11 @@ mod tests {
             (&[("TOKEN_MAX_TTL_SECONDS", "-1")], "TOKEN_MAX_TTL_SECONDS"),
             (&[("PARTICIPANT_TOKEN_ROLE", "crawler")], "PARTICIPANT_TOKEN_ROLE"),
             (&[("CALLER_AUTH", "cognito")], "CALLER_AUTH"),
+            (&[("ALLOWED_ORIGINS", "*")], "ALLOWED_ORIGINS"),
+            (&[("ALLOWED_ORIGINS", "https://app.example.com/path")], "ALLOWED_ORIGINS"),
+            (&[("ALLOWED_ORIGINS", "app.example.com")], "ALLOWED_ORIGINS"),
+            (&[("ALLOWED_ORIGINS", "https://*.example.com")], "ALLOWED_ORIGINS"),
+            (&[("ALLOWED_ORIGINS", " , ")], "ALLOWED_ORIGINS"),
             (&[("ANONYMOUS_PERMISSIONS", "allow_join,admin")], "ANONYMOUS_PERMISSIONS"),
             (&[("VIDEOSDK_API_ENDPOINT", "api.videosdk.live")], "VIDEOSDK_API_ENDPOINT"),
             (&[("VIDEOSDK_API_ENDPOINT", "https://api.videosdk.live/v2")], "VIDEOSDK_API_ENDPOINT"),

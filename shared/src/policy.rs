@@ -84,6 +84,26 @@ pub fn token_participant(caller: &Caller, requested: Option<ParticipantId>) -> R
     }
 }
 
+/// Whether a request whose `Origin` header is `origin` may be served under `ALLOWED_ORIGINS`:
+/// always when the list is empty or the request names no origin (apps, servers, curl).
+pub fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
+    let Some(origin) = origin else { return true };
+    if allowed.is_empty() {
+        return true;
+    }
+    let origin = origin.trim().to_ascii_lowercase();
+    allowed.iter().any(|entry| match entry.strip_suffix('*') {
+        // `http://localhost:*`: that host without a port, or with any port.
+        Some(prefix) => {
+            origin == prefix[..prefix.len() - 1]
+                || origin
+                    .strip_prefix(prefix)
+                    .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+        }
+        None => origin == *entry,
+    })
+}
+
 /// Whether a caller may name the room it creates (`customRoomId`). Creation is idempotent on
 /// the name, so an anonymous caller naming `weekly-allhands` first would own the room the real
 /// app joins later: refused for anonymous callers (and, under `CALLER_AUTH=none`, for the
@@ -173,6 +193,37 @@ mod tests {
 
     fn config() -> Config {
         Config::from_lookup(|_| None).unwrap()
+    }
+
+    #[test]
+    fn origins_outside_the_list_are_refused() {
+        let list: Vec<String> =
+            ["http://localhost:*", "http://127.0.0.1:*", "https://app.example.com"].map(String::from).into();
+        for ok in [
+            None,
+            Some("http://localhost:3000"),
+            Some("http://localhost"),
+            Some("HTTP://LocalHost:5173"),
+            Some("http://127.0.0.1:9000"),
+            Some("https://app.example.com"),
+        ] {
+            assert!(origin_allowed(&list, ok), "{ok:?}");
+        }
+        for refused in [
+            "https://evil.example",
+            "http://localhost.evil.example",
+            "http://localhost:3000.evil.example",
+            "http://localhost:",
+            "https://localhost:3000",
+            "http://app.example.com",
+            "https://app.example.com:8443",
+            "https://app.example.com.evil.example",
+            "null",
+            "",
+        ] {
+            assert!(!origin_allowed(&list, Some(refused)), "{refused:?}");
+        }
+        assert!(origin_allowed(&[], Some("https://evil.example")), "no list: any origin");
     }
 
     fn perms(list: &[Permission]) -> Option<Permissions> {

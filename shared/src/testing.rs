@@ -493,6 +493,18 @@ impl FakeVideoSdk {
     }
 }
 
+/// The state of a function that calls VideoSDK, with `secrets` read as the test arranged (no
+/// webhooks, no rate limits), for the process's lifetime.
+pub fn api_state(config: Config, secrets: crate::secret::SecretStore) -> &'static State {
+    leak(State {
+        videosdk: Some(crate::videosdk::VideoSdk::new(&config).expect("VideoSDK client")),
+        webhooks: None,
+        limiter: None,
+        config,
+        secrets,
+    })
+}
+
 /// Keeps a test's state alive for the rest of the test process (handlers borrow it `'static`).
 pub fn leak(state: State) -> &'static State {
     Box::leak(Box::new(state))

@@ -226,3 +226,73 @@ def test_the_readme_walk_through_create_join_record_stop_and_a_verified_webhook(
     assert status == 200
     claims = jwt.decode(agent["token"], "dev-secret-not-for-videosdk", algorithms=["HS256"])
     assert "roles" not in claims and claims["roomId"] == room_id
+
+
+def test_make_dev_on_real_credentials_answers_only_this_machine_s_pages(processes, standin):
+    """With real credentials, a page on any other origin the developer opens cannot mint tokens or
+    create rooms through `make dev`: refused before anything is signed or sent upstream."""
+    import time
+
+    from conftest import API_KEY, ROOT, SECRET, free_port, standin_requests, wait_for_port
+
+    port = free_port()
+    env = {k: "" for k in ("VIDEOSDK_SECRET_ID", "CALLER_AUTH", "ALLOWED_ORIGINS")}
+    env.update({"VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET, "VIDEOSDK_API_ENDPOINT": standin,
+                "DEV_PORT": str(port), "DEV_STANDIN_PORT": str(free_port())})
+    proc = processes.start("make-dev-real", [ROOT / "tools" / "dev.sh"], env=env)
+    wait_for_port(port, proc, "make dev", timeout=600)
+
+    def post(path, origin=None):
+        headers = {"Content-Type": "application/json", **({"Origin": origin} if origin else {})}
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=b"{}", method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=600) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    deadline = time.monotonic() + 600
+    while True:
+        try:
+            status, body = post("/get-token", origin="http://localhost:3000")
+            break
+        except (urllib.error.URLError, ConnectionError):
+            assert time.monotonic() < deadline and proc.poll() is None, proc.log_path.read_text(errors="replace")
+            time.sleep(1)
+    assert status == 200 and jwt.decode(body["token"], SECRET, algorithms=["HS256"])["apikey"] == API_KEY
+    assert post("/get-token")[0] == 200, "apps and curl send no Origin"
+    assert post("/create-meeting", origin="http://127.0.0.1:5173")[0] == 200
+    sent = len(standin_requests(standin))
+    for origin in ["https://evil.example", "http://localhost.evil.example", "null"]:
+        for path in ["/get-token", "/create-meeting"]:
+            status, body = post(path, origin=origin)
+            assert (status, body["error"]["code"]) == (403, "forbidden"), (origin, path, body)
+            assert "token" not in body and "roomId" not in body
+    assert len(standin_requests(standin)) == sent, "nothing reached VideoSDK"
+    assert "only web pages from http://localhost:*" in proc.log_path.read_text(errors="replace")
+
+
+def test_hostile_events_through_make_dev_get_a_json_400(dev_server, tmp_path):
+    """The events that made lambda_http panic, sent through `make dev`'s invoke API (an HTTP client
+    cannot put them on the wire: the watch's HTTP server refuses such a request line itself)."""
+    import subprocess
+    from urllib.parse import urlparse
+
+    from conftest import ROOT, cargo_lambda
+
+    port = urlparse(dev_server.base).port
+    base = json.loads((ROOT / "events" / "get-token-query.json").read_text())
+    base.pop("queryStringParameters", None)
+    for raw in ['roomId="abc def<x>', "a=b c", "a=b\x7f"]:
+        event = {**base, "rawQueryString": raw}
+        path = tmp_path / "hostile.json"
+        path.write_text(json.dumps(event))
+        out = subprocess.run(cargo_lambda() + ["invoke", "--invoke-address", "127.0.0.1", "-P", str(port),
+                                               "--output-format", "json", "--data-file", str(path), "get-token"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        answer = json.loads(out.stdout)
+        assert answer["statusCode"] == 400, (raw, answer)
+        assert json.loads(answer["body"])["error"]["code"] in ("invalid_field", "unknown_field"), answer
+    assert call("POST", dev_server.base + "/get-token/", {})[0] == 200
+    assert "panicked" not in dev_server.log_path.read_text(errors="replace")

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import jwt
 import pytest
+from test_openapi import check as check_spec
 
 from conftest import (API_KEY, OPTED_IN, REGION, ROOT, SECRET, VENV_BIN, free_port, standin_join, standin_requests,
                       wait_for_port)
@@ -188,15 +189,20 @@ def test_each_limited_function_refuses_before_anything_is_sent(moto, standin, st
     for name, (method, body) in [*calls.items(), ("create-meeting", ("POST", {}))]:
         status, headers, answer = fns[name].request(method, body=body)
         assert (status, answer["error"]["code"]) == (429, "rate_limited"), (name, answer)
-        assert int({k.lower(): v for k, v in headers.items()}["retry-after"]) >= 1
+        headers = {k.lower(): v for k, v in headers.items()}
+        assert int(headers["retry-after"]) >= 1
+        assert answer["error"]["details"]["retryAfter"] == int(headers["retry-after"])
+        # As openapi.yaml documents it, for each route.
+        check_spec(name, method, status, headers, answer)
     assert len(standin_requests(standin)) == sent, "nothing sent upstream over the limit"
     # The apps' own route counts as a room too: same caller, same count.
     now = int(time.time())
     token = jwt.encode({"apikey": API_KEY, "permissions": ["allow_join"], "version": 2, "roles": ["rtc"],
                         "iat": now, "exp": now + 600, "jti": "rate-limit-test"}, SECRET, algorithm="HS256")
-    status, _, answer = fns["create-meeting"].request("POST", path="/v2/rooms", body={},
-                                                      headers={"Authorization": token, "Content-Type": "application/json"})
+    status, headers, answer = fns["create-meeting"].request(
+        "POST", path="/v2/rooms", body={}, headers={"Authorization": token, "Content-Type": "application/json"})
     assert (status, answer["error"]["code"]) == (429, "rate_limited"), answer
+    check_spec("create-meeting", "POST", status, {k.lower(): v for k, v in headers.items()}, answer, route="/v2/rooms")
     # Not limited: validate-meeting builds no DynamoDB client at all.
     for _ in range(3):
         status, _, _ = fns["validate-meeting"].request("GET", path=f"/validate-meeting/{room_id}")

@@ -183,13 +183,7 @@ async fn a_401_after_rotation_rereads_the_secret_and_retries_once() {
         Duration::ZERO,
     );
     secrets.current().await.expect("INIT read");
-    let state = shared::testing::leak(shared::State {
-        config: base.config.clone(),
-        secrets,
-        videosdk: Some(shared::videosdk::VideoSdk::new(&base.config).unwrap()),
-        webhooks: None,
-        limiter: None,
-    });
+    let state = shared::testing::api_state(base.config.clone(), secrets);
     moto.put_secret("videosdk/rotating", r#"{"apiKey": "test-api-key", "secret": "new-secret-value"}"#).await;
 
     let response = create_meeting::handler(state, post(json!({})).request()).await;
@@ -259,13 +253,7 @@ async fn every_wait_ends_before_the_invocation_s_deadline() {
         proxy.set(Fault::Pass);
         secrets.current().await.expect("INIT read");
         proxy.set(Fault::Hang);
-        let state = shared::testing::leak(shared::State {
-            videosdk: Some(shared::videosdk::VideoSdk::new(&config).unwrap()),
-            webhooks: None,
-            limiter: None,
-            config,
-            secrets,
-        });
+        let state = shared::testing::api_state(config, secrets);
         let (got, body, took) = serve_within(state, create_meeting::handler, &post(json!({})), left).await;
         println!("{name}: {got} {} in {took:?}", body["error"]["code"]);
         assert_eq!(got, status, "{name}: {body}");
@@ -415,4 +403,26 @@ async fn an_upstream_body_over_a_mebibyte_is_502_and_not_read() {
     let response =
         create_meeting::handler(fake.state(&[("CALLER_AUTH", "none")]).await, post(json!({})).request()).await;
     assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn pages_from_origins_outside_allowed_origins_create_nothing() {
+    use shared::testing::serve_within;
+    let fake = FakeVideoSdk::start().await;
+    fake.on("POST", "/v2/rooms", room_reply()).await;
+    // As `make dev` runs on real credentials.
+    let state =
+        fake.state(&[("CALLER_AUTH", "none"), ("ALLOWED_ORIGINS", "http://localhost:*,http://127.0.0.1:*")]).await;
+    let left = Duration::from_secs(5);
+    for origin in ["https://evil.example", "http://localhost.evil.example", "null"] {
+        let event = post(json!({})).header("Origin", origin);
+        let (status, body, _) = serve_within(state, create_meeting::handler, &event, left).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{origin}: {body}");
+    }
+    assert!(fake.requests().await.is_empty(), "nothing reached VideoSDK");
+    for event in [post(json!({})).header("Origin", "http://localhost:3000"), post(json!({}))] {
+        let (status, body, _) = serve_within(state, create_meeting::handler, &event, left).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(fake.requests().await.len(), 2);
 }

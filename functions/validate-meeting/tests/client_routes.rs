@@ -251,13 +251,7 @@ async fn a_token_minted_after_a_rotation_is_accepted_once_the_secret_is_re_read(
         std::time::Duration::from_secs(300),
         std::time::Duration::ZERO,
     );
-    let state = shared::testing::leak(shared::State {
-        videosdk: Some(shared::videosdk::VideoSdk::new(&config).unwrap()),
-        webhooks: None,
-        limiter: None,
-        config,
-        secrets,
-    });
+    let state = shared::testing::api_state(config, secrets);
     let old = participant_token_signed("old-secret-0000000000", |_| {});
     let event = |token: &str| with_token(Event::get("/v2/rooms/validate/abcd-efgh-ijkl"), token).request();
     assert_eq!(validate_meeting::handler(state, event(&old)).await.status(), 200);
@@ -286,13 +280,7 @@ async fn forged_tokens_never_re_read_the_secret_nor_starve_an_upstream_refusal()
         std::time::Duration::from_secs(300),
         std::time::Duration::from_secs(1),
     );
-    let state = shared::testing::leak(shared::State {
-        videosdk: Some(shared::videosdk::VideoSdk::new(&config).unwrap()),
-        webhooks: None,
-        limiter: None,
-        config,
-        secrets,
-    });
+    let state = shared::testing::api_state(config, secrets);
     let read = state.secrets.current().await.unwrap();
     assert_eq!(proxy.requests(), 1, "INIT's read");
     let event = |token: &str| with_token(Event::get("/v2/rooms/validate/abcd-efgh-ijkl"), token).request();

@@ -1,0 +1,38 @@
+//! One DynamoDB round trip, as the rate limiter makes it on a warm function: a client on the
+//! functions' own HTTPS stack and SDK configuration, one UpdateItem to open the connection (not
+//! timed), then `runs` UpdateItem calls on that connection (timed). Prints the median as JSON, for
+//! `make bench` (the reference of the limiter's warm cost).
+//!
+//! Usage: AWS_ENDPOINT_URL=... ddb-roundtrip <table> [runs]
+
+use std::time::Instant;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let table = args.next().expect("usage: ddb-roundtrip <table> [runs]");
+    let runs: usize = args.next().map_or(200, |n| n.parse().expect("runs is a number"));
+    let sdk = shared::secret::aws_sdk_config().await.expect("SDK configuration");
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let update = || {
+        client
+            .update_item()
+            .table_name(&table)
+            .key("pk", AttributeValue::S("bench#ddb-roundtrip".into()))
+            .update_expression("ADD #count :one")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+    };
+    update().await.expect("UpdateItem");
+    let mut millis = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        update().await.expect("UpdateItem");
+        millis.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    millis.sort_by(f64::total_cmp);
+    println!("{{\"median_ms\": {:.3}, \"runs\": {runs}}}", millis[runs / 2]);
+}
