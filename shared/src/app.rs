@@ -189,13 +189,27 @@ where
     H: Fn(&'static State, Request) -> F,
     F: Future<Output = Response<Body>>,
 {
+    serve_emitting(state, req, handler, crate::metrics::write_stdout)
+}
+
+/// [`serve`], handing the invocation's EMF record (if any) to `emit` rather than stdout.
+pub fn serve_emitting<H, F>(
+    state: &'static State,
+    req: Request,
+    handler: &H,
+    emit: fn(&str),
+) -> impl Future<Output = Response<Body>> + use<H, F>
+where
+    H: Fn(&'static State, Request) -> F,
+    F: Future<Output = Response<Body>>,
+{
     let deadline = req.lambda_context_ref().and_then(|ctx| crate::deadline::from_epoch_millis(ctx.deadline));
     let origin = req.headers().get(lambda_http::http::header::ORIGIN).map(|v| v.to_str().unwrap_or("\u{fffd}"));
     // A browser page from an origin outside ALLOWED_ORIGINS: refused before the handler runs,
     // so nothing is minted, created or sent upstream.
     let refused = !crate::policy::origin_allowed(&state.config.allowed_origins, origin);
     let response = (!refused).then(|| handler(state, req));
-    async move {
+    let answered = async move {
         let Some(response) = response else {
             tracing::warn!("request from a browser origin outside ALLOWED_ORIGINS refused");
             return ApiError::Forbidden("This API does not answer pages from this origin (ALLOWED_ORIGINS).".into())
@@ -205,24 +219,49 @@ where
             Some(deadline) => crate::deadline::scope(deadline, response).await,
             None => response.await,
         }
+    };
+    async move {
+        // METRICS_NAMESPACE=off: nothing is counted at all.
+        let Some(namespace) = &state.config.metrics_namespace else { return answered.await };
+        let (response, record) = crate::metrics::scope(answered).await;
+        let code = response.extensions().get::<crate::http::AnsweredCode>().map(|c| c.0);
+        let answer = crate::metrics::Answer { status: response.status().as_u16(), code };
+        if let Some(line) = record.line(namespace, function_name(), answer, std::time::SystemTime::now()) {
+            emit(&line);
+        }
+        response
     }
 }
 
-/// INIT, then the runtime loop. A function's `main` is one call to this (or to [`run_limited`]).
-pub async fn run<H, F>(uses: Uses, handler: H) -> Result<(), Error>
+/// The function's name in its metrics (the `Function` dimension), set once by [`run`].
+static FUNCTION: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Names this process's function in its metrics (the first name given stays).
+pub fn set_function_name(name: &'static str) {
+    let _ = FUNCTION.set(name);
+}
+
+fn function_name() -> &'static str {
+    FUNCTION.get().copied().unwrap_or("unnamed")
+}
+
+/// INIT, then the runtime loop. A function's `main` is one call to this (or to [`run_limited`]);
+/// `name` (its package name) is the `Function` dimension of its metrics.
+pub async fn run<H, F>(name: &'static str, uses: Uses, handler: H) -> Result<(), Error>
 where
     H: Fn(&'static State, Request) -> F,
     F: Future<Output = Response<Body>> + Send,
 {
-    run_limited(uses, &[], handler).await
+    run_limited(name, uses, &[], handler).await
 }
 
 /// [`run`] for a function that performs `actions` (per-caller rate limits).
-pub async fn run_limited<H, F>(uses: Uses, actions: &[Action], handler: H) -> Result<(), Error>
+pub async fn run_limited<H, F>(name: &'static str, uses: Uses, actions: &[Action], handler: H) -> Result<(), Error>
 where
     H: Fn(&'static State, Request) -> F,
     F: Future<Output = Response<Body>> + Send,
 {
+    set_function_name(name);
     lambda_http::tracing::init_default_subscriber();
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_default();
     if level.to_ascii_lowercase().contains("trace") {

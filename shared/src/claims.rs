@@ -262,6 +262,11 @@ impl TokenBuilder {
         let key = EncodingKey::from_secret(credentials.secret_bytes());
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(|_| ClaimsError::Signing)?;
+        crate::metrics::token_issued(match (self.role, self.always_versioned) {
+            (Some(Role::Crawler), _) => crate::metrics::TokenKind::Management,
+            (_, false) => crate::metrics::TokenKind::Agent,
+            _ => crate::metrics::TokenKind::Participant,
+        });
         Ok(SignedToken { token, jti: claims.jti, iat: claims.iat, exp: claims.exp })
     }
 }

@@ -84,6 +84,9 @@ pub struct Config {
     /// entry that allows any port). Empty: any origin, and requests without `Origin`, always.
     /// `make dev` sets it to this machine's origins when it runs on real credentials.
     pub allowed_origins: Vec<String>,
+    /// `METRICS_NAMESPACE`: the CloudWatch namespace of the functions' EMF metrics; `None`
+    /// (`off`): no metrics written.
+    pub metrics_namespace: Option<String>,
 }
 
 /// The events rooms subscribe the operator's webhook to when `WEBHOOK_EVENTS` is unset.
@@ -320,6 +323,23 @@ impl Config {
             None => Limits::defaults(),
             Some(v) => Limits::parse(&v).map_err(|why| invalid("RATE_LIMITS", &why))?,
         };
+        let metrics_namespace = match get("METRICS_NAMESPACE").as_deref() {
+            None => Some(crate::metrics::DEFAULT_NAMESPACE.to_owned()),
+            Some("off") => None,
+            Some(ns) => {
+                let ok = (1..=255).contains(&ns.len())
+                    && ns.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/#: ".contains(&b))
+                    && !ns.starts_with("AWS/")
+                    && !ns.starts_with(':');
+                if !ok {
+                    return Err(invalid(
+                        "METRICS_NAMESPACE",
+                        "must be a CloudWatch namespace (A-Z a-z 0-9 . - _ / # : and space, not AWS/...), or off",
+                    ));
+                }
+                Some(ns.to_owned())
+            }
+        };
         let allowed_origins = match get("ALLOWED_ORIGINS") {
             None => Vec::new(),
             Some(v) => origin_list(&v)?,
@@ -365,6 +385,7 @@ impl Config {
             rate_limit_table,
             rate_limits,
             allowed_origins,
+            metrics_namespace,
         })
     }
 
@@ -634,6 +655,8 @@ mod tests {
             (&[("PARTICIPANT_TOKEN_ROLE", "crawler")], "PARTICIPANT_TOKEN_ROLE"),
             (&[("CALLER_AUTH", "cognito")], "CALLER_AUTH"),
             (&[("ALLOWED_ORIGINS", "*")], "ALLOWED_ORIGINS"),
+            (&[("METRICS_NAMESPACE", "AWS/Lambda")], "METRICS_NAMESPACE"),
+            (&[("METRICS_NAMESPACE", "a\"b")], "METRICS_NAMESPACE"),
             (&[("ALLOWED_ORIGINS", "https://app.example.com/path")], "ALLOWED_ORIGINS"),
             (&[("ALLOWED_ORIGINS", "app.example.com")], "ALLOWED_ORIGINS"),
             (&[("ALLOWED_ORIGINS", "https://*.example.com")], "ALLOWED_ORIGINS"),

@@ -9,6 +9,10 @@ use serde_json::{Map, Value, json};
 pub use crate::error::ApiError;
 use crate::ids::RoomId;
 
+/// The error code an answer carries, kept in the response's extensions for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnsweredCode(pub &'static str);
+
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -86,6 +90,8 @@ impl ApiError {
     /// The error's status and headers with a caller-chosen body (e.g. `{"valid": false, "error": …}`).
     pub fn response_with(&self, body: Value) -> Response<Body> {
         let mut response = json_response(self.status(), &body);
+        // For the invocation's metrics (the `Code` dimension).
+        response.extensions_mut().insert(AnsweredCode(self.code()));
         let headers = response.headers_mut();
         match self {
             ApiError::MethodNotAllowed { allowed, .. } => {

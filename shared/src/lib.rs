@@ -18,6 +18,7 @@ pub mod guard;
 pub mod http;
 pub mod ids;
 pub mod livestream;
+pub mod metrics;
 pub mod net;
 pub mod policy;
 pub mod ratelimit;
@@ -43,7 +44,7 @@ mod layering {
 
     /// Bottom to top.
     const LAYERS: &[&[&str]] = &[
-        &["credentials", "ids", "deadline", "net", "signature", "guard"],
+        &["credentials", "ids", "deadline", "net", "signature", "guard", "metrics"],
         &["error", "claims"],
         &["config"],
         &["secret", "caller"],

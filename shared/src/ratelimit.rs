@@ -91,12 +91,14 @@ impl RateLimiter {
                 let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
                 let retry_after = window_end.saturating_sub(now).max(1);
                 tracing::info!(action = %action, limit = limit.count, window_seconds = limit.window_seconds, retry_after, "caller over its rate limit");
+                crate::metrics::rate_limited();
                 return Err(ApiError::CallerRateLimited { retry_after });
             }
             Ok(Err(e)) => format!("DynamoDB refused: {}", DisplayErrorContext(&e)),
             Err(_) => "DynamoDB did not answer in time".to_owned(),
         };
         let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        crate::metrics::rate_limit_unchecked();
         tracing::warn!(action = %action, table = %self.table, failures, cause = %cause, "rate limit not checked; the request goes on");
         Ok(())
     }

@@ -85,7 +85,12 @@ class Processes:
         self.procs = []
 
     def start(self, name, args, env=None, cwd=ROOT):
-        log = open(self.tmp_path / f"{name}.log", "wb")
+        # One log per process, even when two run the same binary.
+        path, n = self.tmp_path / f"{name}.log", 1
+        while path.exists():
+            n += 1
+            path = self.tmp_path / f"{name}-{n}.log"
+        log = open(path, "wb")
         proc = subprocess.Popen(
             [str(a) for a in args],
             cwd=cwd,
@@ -95,7 +100,7 @@ class Processes:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        proc.log_path = self.tmp_path / f"{name}.log"
+        proc.log_path = path
         self.procs.append(proc)
         return proc
 

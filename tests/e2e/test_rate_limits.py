@@ -88,6 +88,10 @@ def test_the_call_over_the_limit_is_429_while_another_ip_passes(limited):
     assert table[key]["count"]["N"] == "3", "the refused call is not counted"
     assert int(table[key]["expiresAt"]["N"]) > time.time(), "TTL set for DynamoDB to clear the window"
     assert "198.51.100.1" not in json.dumps(over)
+    # Counted in the function's metrics: one refusal, no caller's address.
+    records = [line for line in fn.log().splitlines() if line.startswith('{"_aws"')]
+    assert sum(json.loads(r).get("RateLimited", 0) for r in records) == 1, records
+    assert not any("198.51.100" in r for r in records)
 
 
 def test_the_window_resets(limited):
@@ -157,6 +161,8 @@ def test_the_table_down_or_hanging_costs_at_most_the_bounded_wait(limited):
         assert max(took) < 1.0, took
         log = fn.log()
         assert "rate limit not checked; the request goes on" in log and "failures=4" in log, log
+        unchecked = [json.loads(r).get("RateLimitUnchecked", 0) for r in log.splitlines() if r.startswith('{"_aws"')]
+        assert sum(unchecked) == 4, unchecked
     server.close()
 
 

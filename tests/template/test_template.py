@@ -413,3 +413,120 @@ def test_the_readme_s_cargo_lambda_policy_names_exactly_the_one_secret():
     assert "*" not in resource
     assert _iam_matches(resource, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:videosdk/token-server-AbC123")
     assert not _iam_matches(resource, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:videosdk/token-server-old-AbC123")
+
+
+METRICS_RS = (ROOT / "shared" / "src" / "metrics.rs").read_text()
+# Our alarms: name -> the metrics they read, by namespace ("ours" = MetricsNamespace).
+OUR_ALARMS = {
+    "ApiServerErrorsAlarm": {("AWS/ApiGateway", "5xx"), ("AWS/ApiGateway", "Count")},
+    "SecretUnavailableAlarm": {("ours", "SecretUnavailable")},
+    "UpstreamErrorRateAlarm": {("ours", "UpstreamErrors"), ("ours", "UpstreamCalls")},
+    "WebhooksRejectedAlarm": {("ours", "WebhooksRejected")},
+    "EventBusErrorsAlarm": {("ours", "EventBusErrors")},
+    "GetTokenLatencyAlarm": {("AWS/Lambda", "Duration")},
+}
+
+
+def _alarm_metrics(alarm):
+    props = alarm["Properties"]
+    if "Metrics" in props:
+        stats = [m["MetricStat"]["Metric"] for m in props["Metrics"] if "MetricStat" in m]
+        [returned] = [m for m in props["Metrics"] if m.get("ReturnData")]
+        assert "Expression" in returned
+    else:
+        stats = [props]
+    ours = {"Ref": "MetricsNamespace"}
+    return {("ours" if s["Namespace"] == ours else s["Namespace"], s["MetricName"]) for s in stats}, stats
+
+
+def test_every_alarm_exists_and_reads_the_right_metric_and_namespace(template):
+    resources = template["Resources"]
+    for name, expected in OUR_ALARMS.items():
+        alarm = resources[name]
+        assert alarm["Type"] == "AWS::CloudWatch::Alarm"
+        metrics, _ = _alarm_metrics(alarm)
+        assert metrics == expected, name
+        for namespace, metric in metrics:
+            if namespace == "ours":
+                # The metric the functions actually write.
+                assert f'"{metric}"' in METRICS_RS, metric
+        # Totals: the alarms on our metrics name no dimension (the functions publish `[]` too).
+        for stat in _alarm_metrics(alarm)[1]:
+            if stat["Namespace"] == {"Ref": "MetricsNamespace"}:
+                assert "Dimensions" not in stat
+    assert resources["SecretUnavailableAlarm"]["Properties"]["EvaluationPeriods"] == 5
+    assert resources["SecretUnavailableAlarm"]["Properties"]["Period"] * 5 == 300
+    assert resources["EventBusErrorsAlarm"]["Properties"]["Threshold"] == 0
+    latency = resources["GetTokenLatencyAlarm"]["Properties"]
+    assert latency["ExtendedStatistic"] == "p99"
+    assert latency["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "GetTokenFunction"}}]
+    assert latency["Threshold"] == {"Ref": "GetTokenP99ThresholdMs"}
+    # One errors-and-throttles alarm per function, deployed with it.
+    for logical, fn in functions(template).items():
+        alarm = resources[logical.replace("Function", "ErrorsAlarm")]
+        metrics, stats = _alarm_metrics(alarm)
+        assert metrics == {("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles")}, logical
+        assert all(s["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": logical}}] for s in stats)
+        assert alarm.get("Condition") == fn.get("Condition"), logical
+    alarms = {k: v for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    assert len(alarms) == len(OUR_ALARMS) + len(functions(template))
+    topic = {"Fn::If": ["HasAlarmTopicArn", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}
+    for name, alarm in alarms.items():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == {"Fn::If": ["NotifiesSomeone", [topic], {"Ref": "AWS::NoValue"}]}, name
+        assert props["TreatMissingData"] == "notBreaching", name
+        assert props["AlarmDescription"], name
+
+
+def test_alarm_notifications_and_the_metrics_namespace(template):
+    params, conditions = template["Parameters"], template["Conditions"]
+    assert template["Resources"]["AlarmTopic"]["Condition"] == "CreateAlarmTopic"
+    assert template["Resources"]["AlarmTopic"]["Properties"]["Subscription"] == [
+        {"Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}]
+    for email, arn, notifies, creates in [("", "", False, False), ("ops@example.com", "", True, True),
+                                          ("", "arn:aws:sns:us-east-1:123456789012:ops", True, False),
+                                          ("ops@example.com", "arn:aws:sns:us-east-1:123456789012:ops", True, False)]:
+        values = {"AlarmEmail": email, "AlarmTopicArn": arn}
+        assert condition(template, "NotifiesSomeone", values) is notifies
+        assert condition(template, "CreateAlarmTopic", values) is creates
+    for good in ["", "ops@example.com"]:
+        assert re.fullmatch(params["AlarmEmail"]["AllowedPattern"], good)
+    assert not re.fullmatch(params["AlarmEmail"]["AllowedPattern"], "not an address")
+    assert not re.fullmatch(params["AlarmTopicArn"]["AllowedPattern"], "arn:aws:sns:*")
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
+    default = params["MetricsNamespace"]["Default"]
+    assert f'DEFAULT_NAMESPACE: &str = "{default}"' in METRICS_RS
+    assert re.fullmatch(params["MetricsNamespace"]["AllowedPattern"], default)
+    assert not re.fullmatch(params["MetricsNamespace"]["AllowedPattern"], "/AWS")
+    assert "HasAlarmTopicArn" in conditions
+
+
+def test_the_dashboard_shows_every_metric_and_alarm(template):
+    dashboard = template["Resources"]["Dashboard"]
+    assert dashboard["Type"] == "AWS::CloudWatch::Dashboard"
+    body_text = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    substitutions = set(re.findall(r"\$\{([^}]+)\}", body_text))
+    assert substitutions <= {"MetricsNamespace", "AWS::Region", "AWS::StackName", "HttpApi"} | {
+        f"{a}.Arn" for a in OUR_ALARMS}, substitutions
+    body = json.loads(re.sub(r"\$\{[^}]+\}", "x", body_text))
+    text = json.dumps(body)
+    written = set(re.findall(r'\("(\w+)", "(?:Count|Milliseconds)"', METRICS_RS)) | set(
+        re.findall(r'plain\.push\(\("(\w+)"', METRICS_RS)) | set(re.findall(r'coded\.push\("(\w+)"\)', METRICS_RS))
+    assert {"TokensIssued", "UpstreamCalls", "UpstreamLatency", "SecretUnavailable", "RateLimited",
+            "WebhooksReceived", "WebhooksRejected", "EventBusErrors", "ClientErrors", "UpstreamErrors"} <= written
+    for metric in written:
+        assert f'MetricName=\\\\"{metric}\\\\"' in text or f'MetricName=\\"{metric}\\"' in text, metric
+    [alarms] = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert len(alarms["properties"]["alarms"]) == len(OUR_ALARMS)
+    assert "${MetricsNamespace}" in body_text
+
+
+def test_the_readme_documents_every_metric_and_alarm(template):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Operating it"):readme.index("### Path 2: cargo-lambda")]
+    for name in OUR_ALARMS:
+        assert f"`{name}`" in section, name
+    assert "`<Function>ErrorsAlarm`" in section
+    for metric in re.findall(r'plain\.push\(\("(\w+)"', METRICS_RS) + re.findall(r'coded\.push\("(\w+)"\)', METRICS_RS):
+        assert f"`{metric}`" in section, metric

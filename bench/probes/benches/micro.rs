@@ -1,7 +1,8 @@
 //! In-process micro-benchmarks for `make bench` (criterion): minting one participant token, the
 //! whole `get-token` handler from the raw API Gateway event (JSON text, parsed as the Lambda
 //! runtime does) to the response, and for webhooks the RSA-2048 verification alone and the whole
-//! `videosdk-webhook` handler (event parse, verify, read; no bus: the publish is logged).
+//! `videosdk-webhook` handler (event parse, verify, read; no bus: the publish is logged); and the
+//! `get-token` handler served as the runtime loop serves it, metrics included.
 
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
@@ -41,6 +42,38 @@ fn handler(c: &mut Criterion) {
         b.iter(|| {
             let request = lambda_http::request::from_str(black_box(&event)).unwrap();
             black_box(runtime.block_on(get_token::handler(&state, request)))
+        })
+    });
+
+    // The same through `app::serve`, as the runtime loop calls it: the deadline, the origin check
+    // and the invocation's metrics (counted, and its EMF record formatted; the sink stands in for
+    // the one write(2) to the log). Against the handler alone: what metrics add per invocation.
+    let state: &'static State = Box::leak(Box::new(state));
+    let emitted = runtime.block_on(shared::app::serve_emitting(
+        state,
+        lambda_http::request::from_str(&event).unwrap(),
+        &get_token::handler,
+        |line| assert!(line.contains(r#""TokensIssued":1"#), "{line}"),
+    ));
+    assert_eq!(emitted.status(), 200);
+    c.bench_function("get_token_served_with_metrics", |b| {
+        b.iter(|| {
+            let request = lambda_http::request::from_str(black_box(&event)).unwrap();
+            black_box(runtime.block_on(shared::app::serve_emitting(state, request, &get_token::handler, |line| {
+                black_box(line);
+            })))
+        })
+    });
+    // METRICS_NAMESPACE=off: the same path with nothing counted.
+    let mut off = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+    off.metrics_namespace = None;
+    let off: &'static State = Box::leak(Box::new(runtime.block_on(State::init(off, Uses::TokensOnly))));
+    c.bench_function("get_token_served_without_metrics", |b| {
+        b.iter(|| {
+            let request = lambda_http::request::from_str(black_box(&event)).unwrap();
+            black_box(runtime.block_on(shared::app::serve_emitting(off, request, &get_token::handler, |_| {
+                unreachable!("metrics are off")
+            })))
         })
     });
 }

@@ -2,6 +2,11 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run_limited(shared::Uses::VideoSdkApi, &[shared::config::Action::Stream], create_livestream::handler)
-        .await
+    shared::app::run_limited(
+        env!("CARGO_PKG_NAME"),
+        shared::Uses::VideoSdkApi,
+        &[shared::config::Action::Stream],
+        create_livestream::handler,
+    )
+    .await
 }

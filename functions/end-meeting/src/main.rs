@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run(shared::Uses::VideoSdkApi, end_meeting::handler).await
+    shared::app::run(env!("CARGO_PKG_NAME"), shared::Uses::VideoSdkApi, end_meeting::handler).await
 }

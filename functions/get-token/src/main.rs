@@ -2,5 +2,11 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::app::run_limited(shared::Uses::TokensOnly, &[shared::config::Action::Token], get_token::handler).await
+    shared::app::run_limited(
+        env!("CARGO_PKG_NAME"),
+        shared::Uses::TokensOnly,
+        &[shared::config::Action::Token],
+        get_token::handler,
+    )
+    .await
 }

@@ -80,7 +80,7 @@ async fn invocations_leave_the_process_environment_alone() {
     // with the test process.
     let runtime = std::thread::spawn(|| {
         let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        tokio.block_on(shared::app::run(Uses::TokensOnly, get_token::handler))
+        tokio.block_on(shared::app::run("get-token", Uses::TokensOnly, get_token::handler))
     });
 
     let started = Instant::now();

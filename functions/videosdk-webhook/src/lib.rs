@@ -13,6 +13,7 @@ use shared::http::{ApiError, ok, respond};
 use shared::webhook;
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
+    shared::metrics::webhook_received();
     respond(receive(state, &req).await)
 }
 

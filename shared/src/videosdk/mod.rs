@@ -224,10 +224,12 @@ impl VideoSdk {
             if let Some(body) = body {
                 request = request.header(header::CONTENT_TYPE, "application/json").body(body.to_vec());
             }
+            let started = Instant::now();
             let outcome = match request.send().await {
                 Ok(response) => Reply::read(response).await,
                 Err(e) => Err(e),
             };
+            crate::metrics::upstream_call(started.elapsed());
             let outcome = match outcome {
                 Ok(None) => {
                     tracing::warn!(url = %url, limit = MAX_UPSTREAM_BODY, "VideoSDK answered with a body over the limit; not read");

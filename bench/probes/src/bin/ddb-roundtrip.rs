@@ -1,6 +1,7 @@
 //! One DynamoDB round trip, as the rate limiter makes it on a warm function: a client on the
 //! functions' own HTTPS stack and SDK configuration, one UpdateItem to open the connection (not
-//! timed), then `runs` UpdateItem calls on that connection (timed). Prints the median as JSON, for
+//! timed), then `runs` UpdateItem calls on that connection (timed), each the limiter's own
+//! conditional update (same expressions; a limit never reached). Prints the median as JSON, for
 //! `make bench` (the reference of the limiter's warm cost).
 //!
 //! Usage: AWS_ENDPOINT_URL=... ddb-roundtrip <table> [runs]
@@ -21,9 +22,13 @@ async fn main() {
             .update_item()
             .table_name(&table)
             .key("pk", AttributeValue::S("bench#ddb-roundtrip".into()))
-            .update_expression("ADD #count :one")
+            .update_expression("ADD #count :one SET #expires = if_not_exists(#expires, :expires)")
+            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
             .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#expires", "expiresAt")
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":limit", AttributeValue::N("1000000000".into()))
+            .expression_attribute_values(":expires", AttributeValue::N("4102444800".into()))
             .send()
     };
     update().await.expect("UpdateItem");
