@@ -208,7 +208,9 @@ where
     // A browser page from an origin outside ALLOWED_ORIGINS: refused before the handler runs,
     // so nothing is minted, created or sent upstream.
     let refused = !crate::policy::origin_allowed(&state.config.allowed_origins, origin);
-    let response = (!refused).then(|| handler(state, req));
+    // Boxed: the wrappers below (deadline, metrics) then move a pointer, not the handler's whole
+    // future; in a debug build that future alone can be large enough to overflow a 2 MiB stack.
+    let response = (!refused).then(|| Box::pin(handler(state, req)));
     let answered = async move {
         let Some(response) = response else {
             tracing::warn!("request from a browser origin outside ALLOWED_ORIGINS refused");
