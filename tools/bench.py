@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from conftest import (  # noqa: E402
-    API_KEY, SECRET, STANDIN, Processes, bootstrap, free_port, moto_with_secret, runtime_emulator, status_kib,
-    wait_for_port, zipped_mib,
+    API_KEY, SECRET, STANDIN, Processes, bootstrap, free_port, limits_table, moto_with_secret, runtime_emulator,
+    status_kib, wait_for_port, zipped_mib,
 )
 
 LAMBDA_BUILD = ROOT / "target" / "lambda-build" / "lambda"
@@ -158,16 +158,6 @@ def ddb_roundtrip(endpoint, runs):
     return json.loads(out)["median_ms"]
 
 
-def limits_table(endpoint):
-    """The rate-limit table as the template creates it (key pk, on demand), in moto."""
-    import boto3
-    db = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                      aws_secret_access_key="testing")
-    db.create_table(TableName=LIMITS_TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-    return LIMITS_TABLE
-
-
 def init_steps(runs):
     """Median microseconds of each INIT step (bench/probes init-steps), one process per run."""
     env = {**os.environ, **SM_ENV, "VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET}
@@ -258,7 +248,7 @@ def run(smoke, skip_dev=False):
             # The same, with per-caller limits on: one conditional UpdateItem per request (a limit
             # no run reaches).
             Emulated(procs, "get-token (SM, limits)", bootstrap("get-token"),
-                     {**sm, "RATE_LIMIT_TABLE": limits_table(endpoint), "RATE_LIMITS": "token=1000000/86400"}),
+                     {**sm, "RATE_LIMIT_TABLE": limits_table(endpoint, LIMITS_TABLE), "RATE_LIMITS": "token=1000000/86400"}),
             Emulated(procs, "create-meeting", bootstrap("create-meeting"), env_creds, body=b"{}"),
             Emulated(procs, "create-meeting (SM)", bootstrap("create-meeting"), sm, body=b"{}"),
             # Key pinned, EventBridge client built at INIT; every delivery is published to moto.

@@ -154,6 +154,26 @@ def moto_with_secret(procs, secret_id):
     return endpoint
 
 
+def dynamodb(endpoint):
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
+                        aws_secret_access_key="testing")
+
+
+def limits_table(endpoint, name="videosdk-rate-limits"):
+    """The rate-limit table as the template creates it: key pk (S), on demand, TTL on expiresAt."""
+    db = dynamodb(endpoint)
+    db.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                    BillingMode="PAY_PER_REQUEST")
+    db.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"})
+    return name
+
+
+def emf_records(log):
+    """Every EMF metrics record in a function's log (one JSON line each, `_aws` first): (line, record)."""
+    return [(line, json.loads(line)) for line in log.splitlines() if line.startswith('{"_aws"')]
+
+
 @pytest.fixture
 def moto(processes):
     port = free_port()

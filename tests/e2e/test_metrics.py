@@ -9,18 +9,9 @@ import threading
 
 import jwt
 
-from conftest import API_KEY, ROOT, SECRET, free_port
+from conftest import API_KEY, ROOT, SECRET, emf_records, free_port
 
 NAMESPACE = "VideoSdkTokenServer"
-
-
-def emf_records(fn):
-    """Every EMF record the function wrote (one JSON line each, `_aws` first)."""
-    records = []
-    for line in fn.log().splitlines():
-        if line.startswith('{"_aws"'):
-            records.append((line, json.loads(line)))
-    return records
 
 
 def check_emf(record):
@@ -104,7 +95,7 @@ def test_emf_records_count_what_was_played_and_leak_nothing(moto, standin, start
     finally:
         refusing.shutdown()
 
-    logs = {name: emf_records(fn) for name, fn in
+    logs = {name: emf_records(fn.log()) for name, fn in
             [("tokens", tokens), ("rooms", rooms), ("down", down), ("no_secret", no_secret), ("hooks", hooks)]}
     for records in logs.values():
         for _, record in records:
@@ -144,4 +135,4 @@ def test_metrics_off_writes_no_record(moto, standin, start_function):
     fn = start_function("get-token", {"AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_SECRET_ID": "videosdk/e2e",
                                       "CALLER_AUTH": "none", "METRICS_NAMESPACE": "off"})
     assert fn.request("GET")[0] == 200
-    assert emf_records(fn) == []
+    assert emf_records(fn.log()) == []

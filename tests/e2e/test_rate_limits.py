@@ -13,25 +13,10 @@ import jwt
 import pytest
 from test_openapi import check as check_spec
 
-from conftest import (API_KEY, OPTED_IN, REGION, ROOT, SECRET, VENV_BIN, free_port, standin_join, standin_requests,
-                      wait_for_port)
+from conftest import (API_KEY, OPTED_IN, REGION, ROOT, SECRET, VENV_BIN, dynamodb, emf_records, free_port, limits_table,
+                      standin_join, standin_requests, wait_for_port)
 
 TABLE = "videosdk-rate-limits"
-
-
-def dynamodb(endpoint):
-    return boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing",
-                        aws_secret_access_key="testing")
-
-
-def limits_table(endpoint, name=TABLE):
-    """The table as the template creates it: key pk (S), on demand, TTL on expiresAt."""
-    db = dynamodb(endpoint)
-    db.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                    BillingMode="PAY_PER_REQUEST")
-    db.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"})
-    return name
 
 
 def items(endpoint, name=TABLE):
@@ -89,9 +74,9 @@ def test_the_call_over_the_limit_is_429_while_another_ip_passes(limited):
     assert int(table[key]["expiresAt"]["N"]) > time.time(), "TTL set for DynamoDB to clear the window"
     assert "198.51.100.1" not in json.dumps(over)
     # Counted in the function's metrics: one refusal, no caller's address.
-    records = [line for line in fn.log().splitlines() if line.startswith('{"_aws"')]
-    assert sum(json.loads(r).get("RateLimited", 0) for r in records) == 1, records
-    assert not any("198.51.100" in r for r in records)
+    records = emf_records(fn.log())
+    assert sum(r.get("RateLimited", 0) for _, r in records) == 1, records
+    assert not any("198.51.100" in line for line, _ in records)
 
 
 def test_the_window_resets(limited):
@@ -161,7 +146,7 @@ def test_the_table_down_or_hanging_costs_at_most_the_bounded_wait(limited):
         assert max(took) < 1.0, took
         log = fn.log()
         assert "rate limit not checked; the request goes on" in log and "failures=4" in log, log
-        unchecked = [json.loads(r).get("RateLimitUnchecked", 0) for r in log.splitlines() if r.startswith('{"_aws"')]
+        unchecked = [r.get("RateLimitUnchecked", 0) for _, r in emf_records(log)]
         assert sum(unchecked) == 4, unchecked
     server.close()
 
