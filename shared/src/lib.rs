@@ -31,11 +31,6 @@ pub use app::{State, Uses};
 pub use error::ApiError;
 pub use tracing;
 
-#[cfg(feature = "testing")]
-pub mod fuzz;
-#[cfg(feature = "testing")]
-pub mod testing;
-
 /// The modules' layering, checked: each imports only from layers below its own.
 #[cfg(test)]
 mod layering {
@@ -53,8 +48,6 @@ mod layering {
         &["livestream", "control", "webhook"],
         &["app"],
     ];
-    /// Test support, above everything.
-    const TEST_SUPPORT: &[&str] = &["fuzz", "testing"];
 
     fn layer(module: &str) -> usize {
         LAYERS.iter().position(|l| l.contains(&module)).unwrap_or_else(|| panic!("module {module} has no layer"))
@@ -92,7 +85,7 @@ mod layering {
             }
             assert!(texts.iter().any(|t| !t.is_empty()), "no source for {module}");
             for used in texts.iter().flat_map(|t| imports(t)) {
-                if used != *module && !TEST_SUPPORT.contains(&used.as_str()) && layer(&used) >= layer(module) {
+                if used != *module && layer(&used) >= layer(module) {
                     wrong.push(format!("{module} (layer {}) imports {used} (layer {})", layer(module), layer(&used)));
                 }
             }
@@ -106,9 +99,47 @@ mod layering {
     fn every_module_has_a_layer() {
         let lib = include_str!("lib.rs");
         for line in lib.lines().filter_map(|l| l.strip_prefix("pub mod ")) {
-            let module = line.trim_end_matches(';');
-            if !TEST_SUPPORT.contains(&module) {
-                layer(module);
+            layer(line.trim_end_matches(';'));
+        }
+    }
+
+    /// The section `[name]` of a Cargo.toml text, up to the next section.
+    fn section<'a>(manifest: &'a str, name: &str) -> &'a str {
+        let Some(start) = manifest.find(&format!("\n[{name}]\n")) else { return "" };
+        let body = &manifest[start + name.len() + 4..];
+        &body[..body.find("\n[").unwrap_or(body.len())]
+    }
+
+    /// This crate is product code only: no feature (which could switch test code on in a
+    /// bootstrap), no test crate among its dependencies, and no function depends on the test kit
+    /// outside its dev-dependencies.
+    #[test]
+    fn ships_no_test_support() {
+        const TEST_CRATES: &[&str] = &["testkit", "wiremock", "proptest", "tracing-subscriber", "criterion"];
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let own = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        assert!(!own.contains("\n[features]"), "shared has a [features] section");
+        let mut manifests = vec![("shared".to_string(), own)];
+        for entry in std::fs::read_dir(root.join("../functions")).unwrap() {
+            let path = entry.unwrap().path().join("Cargo.toml");
+            manifests.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+        }
+        assert!(manifests.len() > 10, "the functions' manifests were not found");
+        for (name, manifest) in &manifests {
+            let deps = section(manifest, "dependencies");
+            assert!(!deps.is_empty(), "{name}: no [dependencies]");
+            for line in deps.lines() {
+                let dep = line.split(['=', '.', ' ']).next().unwrap_or("");
+                assert!(!TEST_CRATES.contains(&dep), "{name} depends on {dep} outside [dev-dependencies]");
+                assert!(!line.contains("features = [\"testing\"]"), "{name}: {line}");
+            }
+        }
+        let src = root.join("src");
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(!text.contains(concat!("cfg(", "feature")), "{}: code behind a feature", path.display());
             }
         }
     }

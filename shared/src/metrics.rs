@@ -102,119 +102,165 @@ pub struct Answer {
     pub code: Option<&'static str>,
 }
 
+/// A metric's value in the record.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Count(u64),
+    /// Milliseconds: one value, or an array of them (EMF takes up to 100 per record).
+    Millis(&'a [f64]),
+}
+
 impl Record {
     /// The EMF line for this invocation (no trailing newline), or `None` when nothing was counted
-    /// and the answer was a success.
+    /// and the answer was a success. Built with one allocation: it runs on every invocation.
     pub fn line(&self, namespace: &str, function: &str, answer: Answer, now: SystemTime) -> Option<String> {
         let code = answer.code.filter(|_| answer.status >= 400);
         let client_error = (400..500).contains(&answer.status);
         let caller_limited = self.rate_limited > 0;
+        let upstream = &self.upstream_latency_ms[..];
         let upstream_error = code.is_some_and(|c| {
-            c.starts_with("upstream_")
-                || (c == "rate_limited" && !caller_limited && !self.upstream_latency_ms.is_empty())
+            c.starts_with("upstream_") || (c == "rate_limited" && !caller_limited && !upstream.is_empty())
         });
+        let count = |on: bool, name: &'static str, n: u64| on.then_some((name, "Count", Value::Count(n)));
         // Metrics by [Function].
-        let mut plain: Vec<(&str, &str, String)> = Vec::new();
-        if !self.upstream_latency_ms.is_empty() {
-            plain.push(("UpstreamCalls", "Count", self.upstream_latency_ms.len().to_string()));
-            let values: Vec<String> = self.upstream_latency_ms.iter().map(|v| format!("{v}")).collect();
-            let value = match values.len() {
-                1 => values[0].clone(),
-                _ => format!("[{}]", values.join(",")),
-            };
-            plain.push(("UpstreamLatency", "Milliseconds", value));
-        }
-        if code == Some("secret_unavailable") {
-            plain.push(("SecretUnavailable", "Count", "1".into()));
-        }
-        if caller_limited {
-            plain.push(("RateLimited", "Count", self.rate_limited.to_string()));
-        }
-        if self.rate_limit_unchecked > 0 {
-            plain.push(("RateLimitUnchecked", "Count", self.rate_limit_unchecked.to_string()));
-        }
-        if self.webhook_received {
-            plain.push(("WebhooksReceived", "Count", "1".into()));
-        }
-        if code == Some("event_bus_unavailable") {
-            plain.push(("EventBusErrors", "Count", "1".into()));
-        }
+        let plain = [
+            count(!upstream.is_empty(), "UpstreamCalls", upstream.len() as u64),
+            (!upstream.is_empty()).then_some(("UpstreamLatency", "Milliseconds", Value::Millis(upstream))),
+            count(code == Some("secret_unavailable"), "SecretUnavailable", 1),
+            count(caller_limited, "RateLimited", self.rate_limited.into()),
+            count(self.rate_limit_unchecked > 0, "RateLimitUnchecked", self.rate_limit_unchecked.into()),
+            count(self.webhook_received, "WebhooksReceived", 1),
+            count(code == Some("event_bus_unavailable"), "EventBusErrors", 1),
+        ];
         // Metrics by [Function, Code].
-        let mut coded: Vec<&str> = Vec::new();
-        if client_error {
-            coded.push("ClientErrors");
-        }
-        if answer.status >= 500 {
-            coded.push("ServerErrors");
-        }
-        if upstream_error {
-            coded.push("UpstreamErrors");
-        }
-        if self.webhook_received && client_error {
-            coded.push("WebhooksRejected");
-        }
+        let coded = [
+            client_error.then_some("ClientErrors"),
+            (answer.status >= 500).then_some("ServerErrors"),
+            upstream_error.then_some("UpstreamErrors"),
+            (self.webhook_received && client_error).then_some("WebhooksRejected"),
+        ];
         // TokensIssued by [Function, Kind]: an invocation mints one kind of token.
         let kind = TokenKind::ALL.into_iter().find(|&k| self.tokens[k as usize] > 0);
-        if plain.is_empty() && coded.is_empty() && kind.is_none() {
+        let (has_plain, has_coded) = (plain.iter().any(Option::is_some), coded.iter().any(Option::is_some));
+        if !has_plain && !has_coded && kind.is_none() {
             return None;
         }
 
-        let millis = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-        let mut out = String::with_capacity(512);
-        let _ = write!(out, r#"{{"_aws":{{"Timestamp":{millis},"CloudWatchMetrics":["#);
-        let directive = |out: &mut String, dims: &str, metrics: &mut dyn Iterator<Item = (&str, &str)>| {
-            if !out.ends_with('[') {
+        let millis = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let mut out = String::with_capacity(640);
+        out.push_str(r#"{"_aws":{"Timestamp":"#);
+        push_u64(&mut out, millis);
+        out.push_str(r#","CloudWatchMetrics":["#);
+        let mut first = true;
+        let mut directive = |out: &mut String, dims: &str, metrics: &mut dyn Iterator<Item = (&str, &str)>| {
+            if !std::mem::take(&mut first) {
                 out.push(',');
             }
             out.push_str(r#"{"Namespace":"#);
             push_json_string(out, namespace);
-            let _ = write!(out, r#","Dimensions":[{dims}],"Metrics":["#);
+            out.push_str(r#","Dimensions":["#);
+            out.push_str(dims);
+            out.push_str(r#"],"Metrics":["#);
             for (i, (name, unit)) in metrics.enumerate() {
-                let _ = write!(out, r#"{}{{"Name":"{name}","Unit":"{unit}"}}"#, if i > 0 { "," } else { "" });
+                out.push_str(if i > 0 { r#",{"Name":""# } else { r#"{"Name":""# });
+                out.push_str(name);
+                out.push_str(r#"","Unit":""#);
+                out.push_str(unit);
+                out.push_str(r#""}"#);
             }
             out.push_str("]}");
         };
-        if !plain.is_empty() {
-            directive(&mut out, r#"["Function"],[]"#, &mut plain.iter().map(|(n, u, _)| (*n, *u)));
+        if has_plain {
+            directive(&mut out, r#"["Function"],[]"#, &mut plain.iter().flatten().map(|(n, u, _)| (*n, *u)));
         }
-        if !coded.is_empty() {
-            directive(&mut out, r#"["Function","Code"],[]"#, &mut coded.iter().map(|n| (*n, "Count")));
+        if has_coded {
+            directive(&mut out, r#"["Function","Code"],[]"#, &mut coded.iter().flatten().map(|n| (*n, "Count")));
         }
         if kind.is_some() {
             directive(&mut out, r#"["Function","Kind"],[]"#, &mut std::iter::once(("TokensIssued", "Count")));
         }
         out.push_str(r#"]},"Function":"#);
         push_json_string(&mut out, function);
-        if !coded.is_empty() {
+        if has_coded {
             out.push_str(r#","Code":"#);
             push_json_string(&mut out, code.unwrap_or("none"));
         }
         if let Some(kind) = kind {
-            let _ = write!(out, r#","Kind":"{}","TokensIssued":{}"#, kind.name(), self.tokens[kind as usize]);
+            out.push_str(r#","Kind":""#);
+            out.push_str(kind.name());
+            out.push_str(r#"","TokensIssued":"#);
+            push_u64(&mut out, self.tokens[kind as usize].into());
         }
-        for (name, _, value) in &plain {
-            let _ = write!(out, r#","{name}":{value}"#);
+        for (name, _, value) in plain.iter().flatten() {
+            push_key(&mut out, name);
+            match value {
+                Value::Count(n) => push_u64(&mut out, *n),
+                Value::Millis([one]) => push_millis(&mut out, *one),
+                Value::Millis(many) => {
+                    out.push('[');
+                    for (i, v) in many.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        push_millis(&mut out, *v);
+                    }
+                    out.push(']');
+                }
+            }
         }
-        for name in &coded {
-            let _ = write!(out, r#","{name}":1"#);
+        for name in coded.iter().flatten() {
+            push_key(&mut out, name);
+            out.push('1');
         }
         out.push('}');
         Some(out)
     }
 }
 
+/// `,"name":`
+fn push_key(out: &mut String, name: &str) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":");
+}
+
+/// A count, without the formatting machinery.
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // ASCII digits only.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
+}
+
+/// Milliseconds as JSON (rounded to 0.01 by the counting; finite).
+fn push_millis(out: &mut String, v: f64) {
+    let _ = write!(out, "{v}");
+}
+
 /// `value` as a JSON string. Namespaces, function names and codes are plain ASCII; anything
 /// else is escaped.
 fn push_json_string(out: &mut String, value: &str) {
     out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    if !value.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(value);
+    } else {
+        for c in value.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 => {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                }
+                c => out.push(c),
             }
-            c => out.push(c),
         }
     }
     out.push('"');
@@ -309,6 +355,70 @@ mod tests {
         token_issued(TokenKind::Agent);
         let (_, record) = scope(async {}).await;
         assert_eq!(record, Record::default());
+    }
+
+    #[test]
+    fn counts_are_written_as_json_numbers() {
+        for n in [0, 7, 10, 1_795_345_200_123, u64::MAX] {
+            let mut out = String::new();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
+
+    /// Every combination of what an invocation can count and how it can be answered is one
+    /// valid JSON line whose directives name exactly the metrics at its top level.
+    #[test]
+    fn every_record_is_valid_emf() {
+        let answers = [
+            (200, None),
+            (400, Some("invalid_field")),
+            (429, Some("rate_limited")),
+            (503, Some("secret_unavailable")),
+            (502, Some("upstream_error")),
+            (503, Some("event_bus_unavailable")),
+        ];
+        let mut checked = 0;
+        for bits in 0..32u32 {
+            let record = Record {
+                tokens: [u32::from(bits & 1 != 0), 0, 0],
+                upstream_latency_ms: match bits & 6 {
+                    2 => vec![1.5],
+                    4 => vec![1.25, 30.0],
+                    6 => vec![0.01, 2.0, 3.33],
+                    _ => vec![],
+                },
+                rate_limited: u32::from(bits & 8 != 0),
+                rate_limit_unchecked: 0,
+                webhook_received: bits & 16 != 0,
+            };
+            for (status, code) in answers {
+                let Some(emf) = line(&record, status, code) else {
+                    assert!(bits == 0 && status == 200);
+                    continue;
+                };
+                let directives = emf["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+                let mut named = 0;
+                for d in directives {
+                    for m in d["Metrics"].as_array().unwrap() {
+                        let name = m["Name"].as_str().unwrap();
+                        assert!(emf[name].is_number() || emf[name].is_array(), "{name} missing in {emf}");
+                        named += 1;
+                    }
+                    for dim in d["Dimensions"][0].as_array().unwrap() {
+                        assert!(emf[dim.as_str().unwrap()].is_string(), "{dim} missing in {emf}");
+                    }
+                }
+                let values = emf
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|k| !["_aws", "Function", "Code", "Kind"].contains(&k.as_str()));
+                assert_eq!(values.count(), named, "{emf}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 150, "{checked}");
     }
 
     #[test]

@@ -3,6 +3,7 @@ contract's routes, least-privilege secret access, and the JWT authorizer as the 
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,15 @@ def template():
     return yaml.load((ROOT / "template.yaml").read_text(), Loader=CfnLoader)
 
 
+@pytest.fixture(scope="module")
+def rendered():
+    """The template as the SAM translator renders it: what CloudFormation deploys, Globals merged
+    into each function and each function's role written out."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from render_template import render
+    return render(ROOT / "template.yaml")
+
+
 def functions(template):
     return {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
 
@@ -80,10 +90,11 @@ def test_every_binary_has_exactly_one_function_built_by_cargo_lambda(template):
     for logical, fn in functions(template).items():
         assert fn["Metadata"]["BuildMethod"] == "rust-cargolambda", logical
         by_binary.setdefault(fn["Metadata"]["BuildProperties"]["Binary"], []).append(logical)
-        assert fn["Properties"]["CodeUri"] == ".", logical
+        assert "CodeUri" not in fn["Properties"], f"{logical}: the code is the one workspace (Globals)"
     assert sorted(by_binary) == binaries() == sorted(set(ROUTES.values()))
     assert all(len(v) == 1 for v in by_binary.values()), by_binary
     globals_ = template["Globals"]["Function"]
+    assert globals_["CodeUri"] == "."
     assert globals_["Runtime"] == "provided.al2023"
     assert globals_["Handler"] == "bootstrap"
     assert globals_["Architectures"] == [{"Ref": "Architecture"}]
@@ -168,41 +179,61 @@ SECRET_RESOURCE = {"Fn::If": ["CreateSecret", {"Ref": "VideoSdkSecret"},
 LIMITED = {"get-token", "agent-token", "create-meeting", "create-livestream", "start-recording"}
 
 
-def test_each_function_reads_only_its_one_secret(template):
+def effective_statements(rendered, role):
+    """What a rendered role may do: its inline statements and those of the template's own managed
+    policies it references, as (condition or None, statement)."""
+    resources = rendered["Resources"]
+    props = resources[role]["Properties"]
+    found = [(None, st) for p in props.get("Policies", []) for st in p["PolicyDocument"]["Statement"]]
+    for arn in props["ManagedPolicyArns"]:
+        condition = None
+        if isinstance(arn, dict) and "Fn::If" in arn:
+            condition, arn, otherwise = arn["Fn::If"]
+            assert otherwise == {"Ref": "AWS::NoValue"}, role
+        if isinstance(arn, str):
+            # AWS's own: writing to the function's logs, nothing else.
+            assert arn == "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", (role, arn)
+            continue
+        policy = resources[arn["Ref"]]
+        assert policy["Type"] == "AWS::IAM::ManagedPolicy", (role, arn)
+        assert policy.get("Condition") == condition, (role, arn, "the policy exists exactly when it is used")
+        found += [(condition, st) for st in policy["Properties"]["PolicyDocument"]["Statement"]]
+    return found
+
+
+def test_each_function_reads_only_its_one_secret(template, rendered):
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["VIDEOSDK_SECRET_ID"] == SECRET
     for logical, fn in functions(template).items():
-        props = fn["Properties"]
-        assert "Role" not in props, logical
-        policies = props["Policies"]
-        assert len(policies) == 1, f"{logical}: only the secret statement"
-        statements = policies[0]["Statement"]
-        expected = [{
+        assert "Role" not in fn["Properties"], logical
+        expected = [(None, {
             "Sid": "ReadTheVideoSdkSecret",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
             "Resource": SECRET_RESOURCE,
-        }]
+        })]
         binary = fn["Metadata"]["BuildProperties"]["Binary"]
         if binary == "videosdk-webhook":
             # events:PutEvents on the one bus the template creates, nothing else.
-            expected.append({"Sid": "PublishToTheVideoSdkBus", "Effect": "Allow", "Action": "events:PutEvents",
-                             "Resource": {"Fn::GetAtt": ["VideoSdkEventBus", "Arn"]}})
+            expected.append((None, {"Sid": "PublishToTheVideoSdkBus", "Effect": "Allow", "Action": "events:PutEvents",
+                                    "Resource": {"Fn::GetAtt": ["VideoSdkEventBus", "Arn"]}}))
         if binary in LIMITED:
             # One UpdateItem on the counters' table, and only where limits are on.
-            expected.append({"Fn::If": ["UseRateLimits", {
+            expected.append(("UseRateLimits", {
                 "Sid": "CountCallsPerCaller", "Effect": "Allow", "Action": "dynamodb:UpdateItem",
-                "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]}}, {"Ref": "AWS::NoValue"}]})
-        assert statements == expected, logical
+                "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]}}))
+        role = rendered["Resources"][logical]["Properties"]["Role"]["Fn::GetAtt"][0]
+        key = lambda c_st: c_st[1]["Sid"]
+        assert sorted(effective_statements(rendered, role), key=key) == sorted(expected, key=key), logical
     secret = template["Resources"]["VideoSdkSecret"]
     assert secret["Condition"] == "CreateSecret"
     assert "REPLACE_ME" in secret["Properties"]["SecretString"]
 
 
 def _resources_for(template, existing_arn):
-    """The IAM resources of a function's policy when ExistingSecretArn is given."""
-    fn = next(iter(functions(template).values()))
-    resource = fn["Properties"]["Policies"][0]["Statement"][0]["Resource"]["Fn::If"][2]
+    """The IAM resources of the functions' secret policy when ExistingSecretArn is given."""
+    policy = template["Resources"]["ReadTheSecretPolicy"]["Properties"]["PolicyDocument"]
+    resource = policy["Statement"][0]["Resource"]["Fn::If"][2]
     resource = resource if isinstance(resource, list) else [resource]
     out = []
     for r in resource:
@@ -260,7 +291,7 @@ def test_the_access_log_names_the_caller(template):
     assert fields["route"] == "$context.routeKey"
 
 
-def test_cors_throttling_logs_and_timeouts(template):
+def test_cors_throttling_logs_and_timeouts(template, rendered):
     api = template["Resources"]["HttpApi"]["Properties"]
     cors = api["CorsConfiguration"]
     assert cors["AllowOrigins"] == {"Ref": "CorsAllowedOrigins"}
@@ -274,11 +305,14 @@ def test_cors_throttling_logs_and_timeouts(template):
     # The function outlives the VideoSDK client's 10 s budget, and API Gateway's 30 s outlives it.
     assert 10 < template["Globals"]["Function"]["Timeout"] < 30
     resources = template["Resources"]
-    for logical, fn in functions(template).items():
-        logging = fn["Properties"]["LoggingConfig"]
-        assert logging["LogFormat"] == "JSON"
-        group = resources[logging["LogGroup"]["Ref"]]
-        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    for logical in functions(template):
+        # As deployed: Globals' JSON format and levels, and the function's own log group.
+        logging = rendered["Resources"][logical]["Properties"]["LoggingConfig"]
+        assert (logging["LogFormat"], logging["ApplicationLogLevel"], logging["SystemLogLevel"]) == \
+            ("JSON", "INFO", "WARN"), logical
+        group = logging["LogGroup"]["Ref"]
+        assert group == logical.removesuffix("Function") + "Logs", logical
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
 
 
 def test_outputs_name_the_api_and_every_endpoint(template):

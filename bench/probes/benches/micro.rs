@@ -154,5 +154,19 @@ fn webhook_event(signature: &str) -> String {
     .to_string()
 }
 
-criterion_group!(benches, mint, handler, webhook);
+/// The metrics' own parts: one invocation's scope around a token count, and its EMF line.
+fn metrics(c: &mut Criterion) {
+    use shared::metrics::{Answer, TokenKind, scope, token_issued};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    c.bench_function("metrics_scope_and_count", |b| {
+        b.iter(|| black_box(runtime.block_on(scope(async { token_issued(black_box(TokenKind::Participant)) }))))
+    });
+    let (_, record) = runtime.block_on(scope(async { token_issued(TokenKind::Participant) }));
+    let answer = Answer { status: 200, code: None };
+    c.bench_function("metrics_emf_line", |b| {
+        b.iter(|| black_box(record.line(black_box("VideoSdkTokenServer"), "get-token", answer, SystemTime::now())))
+    });
+}
+
+criterion_group!(benches, mint, handler, webhook, metrics);
 criterion_main!(benches);

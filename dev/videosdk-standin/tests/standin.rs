@@ -4,11 +4,11 @@
 use serde_json::Value;
 use shared::http::ApiError;
 use shared::ids::RoomId;
-use shared::testing::{API_KEY, SECRET, leak, state};
 use shared::videosdk::hls::{self, StartHls};
 use shared::videosdk::livestreams::{self, Output, StartRtmp};
 use shared::videosdk::rooms::{self, CreateRoom};
 use shared::{State, Uses};
+use testkit::{API_KEY, SECRET, leak, state};
 use videosdk_standin::Credentials;
 
 async fn setup(secret: &str) -> (videosdk_standin::Server, &'static State) {
@@ -95,7 +95,7 @@ async fn deactivated_rooms_validate_as_disabled_and_cannot_stream() {
 
 /// A participant token as `get-token` mints it; `edit` adjusts the claims.
 fn participant(edit: impl FnOnce(&mut Value)) -> String {
-    shared::testing::participant_token(edit)
+    testkit::participant_token(edit)
 }
 
 async fn get(server: &videosdk_standin::Server, path: &str, token: &str) -> (u16, Value) {

@@ -4,7 +4,7 @@
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use shared::Uses;
-use shared::testing::{Event, SECRET, assert_logged, body_json, capture_logs, event_file, leak, state};
+use testkit::{Event, SECRET, assert_logged, body_json, capture_logs, event_file, leak, state};
 
 const ROLE: &str = "arn:aws:sts::123456789012:assumed-role/videosdk-agent/i-0abc123def4567890";
 

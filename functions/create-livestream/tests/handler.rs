@@ -2,7 +2,7 @@
 //! validation, and stream keys kept out of answers and logs.
 
 use serde_json::{Value, json};
-use shared::testing::{
+use testkit::{
     Event, FakeVideoSdk, assert_refused_before_upstream, body_json, capture_logs, check_upstream_failures, event_file,
     request_json,
 };
@@ -13,7 +13,7 @@ const KEY: &str = "live-key-4f9a-SECRET";
 type Vars<'a> = &'a [(&'a str, &'a str)];
 
 /// Anonymous callers, with the operator's opt-in for live streams.
-const NONE: Vars<'static> = shared::testing::ANONYMOUS_OPTED_IN;
+const NONE: Vars<'static> = testkit::ANONYMOUS_OPTED_IN;
 
 fn post(body: Value) -> Event {
     Event::post("/create-livestream").json(body)
@@ -436,7 +436,7 @@ async fn the_log_names_who_started_which_stream() {
     let event = post(rtmp_body()).user("mod-7", Some("[videosdk-moderators]"));
     let response = create_livestream::handler(state, event.request()).await;
     assert_eq!(response.status(), 200, "{}", body_json(&response));
-    shared::testing::assert_logged(
+    testkit::assert_logged(
         &logs,
         "started an RTMP live stream",
         &["caller=\"mod-7\"", "room_id=\"abcd-efgh-ijkl\"", "hosts=\"a.rtmp.youtube.com\""],

@@ -4,7 +4,7 @@
 //! `CALLER_AUTH=jwt` is in force and no event carries authorizer claims.
 
 use serde_json::{Value, json};
-use shared::testing::{
+use testkit::{
     Event, FakeVideoSdk, assert_crawler_token, assert_logged, assert_refused_before_upstream, bad_tokens, body_json,
     capture_logs, participant_token, request_json,
 };
@@ -55,7 +55,7 @@ async fn apps_create_a_room_with_the_token_from_get_token() {
             "{name}"
         );
         let upstream = fake.only_request().await;
-        assert_crawler_token(&upstream, shared::testing::SECRET);
+        assert_crawler_token(&upstream, testkit::SECRET);
         assert_eq!(request_json(&upstream), forwarded, "{name}");
     }
 }

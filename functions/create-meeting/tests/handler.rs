@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use shared::secret::SecretStore;
-use shared::testing::{
+use testkit::{
     Event, FakeVideoSdk, Moto, SignedWith, assert_crawler_token, assert_logged, assert_refused_before_upstream,
     body_json, capture_logs, check_upstream_failures, event_file, request_json,
 };
@@ -183,7 +183,7 @@ async fn a_401_after_rotation_rereads_the_secret_and_retries_once() {
         Duration::ZERO,
     );
     secrets.current().await.expect("INIT read");
-    let state = shared::testing::api_state(base.config.clone(), secrets);
+    let state = testkit::api_state(base.config.clone(), secrets);
     moto.put_secret("videosdk/rotating", r#"{"apiKey": "test-api-key", "secret": "new-secret-value"}"#).await;
 
     let response = create_meeting::handler(state, post(json!({})).request()).await;
@@ -205,9 +205,9 @@ async fn the_management_token_is_cached_across_calls_in_a_warm_container() {
     }
     let requests = fake.requests().await;
     assert_eq!(requests.len(), 3);
-    let first = assert_crawler_token(&requests[0], shared::testing::SECRET);
+    let first = assert_crawler_token(&requests[0], testkit::SECRET);
     for request in &requests[1..] {
-        assert_eq!(assert_crawler_token(request, shared::testing::SECRET).jti, first.jti, "one token reused");
+        assert_eq!(assert_crawler_token(request, testkit::SECRET).jti, first.jti, "one token reused");
     }
     assert!(first.exp - first.iat >= 300, "short-lived but not per request");
 }
@@ -225,7 +225,7 @@ async fn the_log_names_who_created_which_room() {
 
 #[tokio::test]
 async fn every_wait_ends_before_the_invocation_s_deadline() {
-    use shared::testing::{Fault, FaultProxy, serve_within};
+    use testkit::{Fault, FaultProxy, serve_within};
     let left = Duration::from_millis(1_500);
     let moto = Moto::start();
     moto.put_secret("videosdk/deadline", r#"{"apiKey": "test-api-key", "secret": "old-secret-value"}"#).await;
@@ -243,7 +243,7 @@ async fn every_wait_ends_before_the_invocation_s_deadline() {
         ("401 while Secrets Manager hangs", &refusing, 502, "upstream_auth"),
     ] {
         let endpoint = fake.server.uri();
-        let config = shared::testing::config(&[
+        let config = testkit::config(&[
             ("CALLER_AUTH", "none"),
             ("VIDEOSDK_API_ENDPOINT", &endpoint),
             ("VIDEOSDK_TIMEOUT_MS", "10000"),
@@ -253,7 +253,7 @@ async fn every_wait_ends_before_the_invocation_s_deadline() {
         proxy.set(Fault::Pass);
         secrets.current().await.expect("INIT read");
         proxy.set(Fault::Hang);
-        let state = shared::testing::api_state(config, secrets);
+        let state = testkit::api_state(config, secrets);
         let (got, body, took) = serve_within(state, create_meeting::handler, &post(json!({})), left).await;
         println!("{name}: {got} {} in {took:?}", body["error"]["code"]);
         assert_eq!(got, status, "{name}: {body}");
@@ -291,7 +291,7 @@ async fn rooms_subscribe_the_operator_s_webhook() {
         (
             "the apps' POST /v2/rooms too",
             vec![("WEBHOOK_URL", OPERATOR_HOOK)],
-            Event::post("/v2/rooms").header("Authorization", &shared::testing::participant_token(|_| {})),
+            Event::post("/v2/rooms").header("Authorization", &testkit::participant_token(|_| {})),
             json!({"webhook": {"endPoint": OPERATOR_HOOK, "events": default_events}}),
         ),
     ];
@@ -310,7 +310,7 @@ async fn a_caller_s_own_webhook_or_auto_close_is_refused_unless_a_moderator_and_
     let hook = json!({"webhook": {"endPoint": "https://attacker.example.com/hook"}});
     let close = json!({"autoCloseConfig": {"type": "session-ends", "duration": 5}});
     let moderator = |e: Event| e.user("mod-1", Some("[videosdk-moderators]"));
-    let token = shared::testing::participant_token(|_| {});
+    let token = testkit::participant_token(|_| {});
     let cases: Vec<(&str, Config, Event)> = vec![
         ("anonymous webhook", vec![("CALLER_AUTH", "none")], post(hook.clone())),
         ("anonymous autoCloseConfig", vec![("CALLER_AUTH", "none")], post(close.clone())),
@@ -341,8 +341,8 @@ async fn a_domain_placeholder_without_a_domain_is_a_configuration_error_not_a_ro
 #[tokio::test]
 async fn anonymous_callers_cannot_claim_a_room_name_unless_the_operator_opts_in() {
     let named = json!({"customRoomId": "weekly-allhands"});
-    let bound = shared::testing::participant_token(|c| c["roomId"] = json!("weekly-allhands"));
-    let any = shared::testing::participant_token(|_| {});
+    let bound = testkit::participant_token(|c| c["roomId"] = json!("weekly-allhands"));
+    let any = testkit::participant_token(|_| {});
     let v2 = |token: &str| Event::post("/v2/rooms").header("Authorization", token).body(&named.to_string());
     let refused: Vec<(&str, Event)> = vec![
         ("anonymous /create-meeting", post(named.clone())),
@@ -407,7 +407,7 @@ async fn an_upstream_body_over_a_mebibyte_is_502_and_not_read() {
 
 #[tokio::test]
 async fn pages_from_origins_outside_allowed_origins_create_nothing() {
-    use shared::testing::serve_within;
+    use testkit::serve_within;
     let fake = FakeVideoSdk::start().await;
     fake.on("POST", "/v2/rooms", room_reply()).await;
     // As `make dev` runs on real credentials.

@@ -1,13 +1,13 @@
 //! `end-livestream` against a fake VideoSDK.
 
 use serde_json::{Value, json};
-use shared::testing::{
+use testkit::{
     Event, FakeVideoSdk, assert_refused_before_upstream, body_json, check_upstream_failures, event_file, request_json,
 };
 use wiremock::ResponseTemplate;
 
 /// Anonymous callers, with the operator's opt-in for live streams.
-const NONE: &[(&str, &str)] = shared::testing::ANONYMOUS_OPTED_IN;
+const NONE: &[(&str, &str)] = testkit::ANONYMOUS_OPTED_IN;
 
 fn post(body: Value) -> Event {
     Event::post("/end-livestream").json(body)
@@ -117,14 +117,14 @@ async fn every_upstream_failure_maps_to_the_contract_for_hls() {
 
 #[tokio::test]
 async fn the_log_names_who_ended_which_stream() {
-    let (logs, _guard) = shared::testing::capture_logs();
+    let (logs, _guard) = testkit::capture_logs();
     let fake = FakeVideoSdk::start().await;
     fake.on("POST", "/v2/livestreams/end", ResponseTemplate::new(200).set_body_json(json!({}))).await;
     let state = fake.state(&[]).await;
     let event = post(json!({"roomId": "room-5"})).user("mod-7", Some("[videosdk-moderators]"));
     let response = end_livestream::handler(state, event.request()).await;
     assert_eq!(response.status(), 200);
-    shared::testing::assert_logged(&logs, "ended a live stream", &["caller=\"mod-7\"", "room_id=\"room-5\""]);
+    testkit::assert_logged(&logs, "ended a live stream", &["caller=\"mod-7\"", "room_id=\"room-5\""]);
 }
 
 #[tokio::test]

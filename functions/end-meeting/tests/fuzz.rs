@@ -1,7 +1,7 @@
-//! Property-based fuzzing of every input of `end-meeting` (see `shared::fuzz`): never a panic, never
+//! Property-based fuzzing of every input of `end-meeting` (see `testkit::fuzz`): never a panic, never
 //! a 5xx, never an invalid request sent to VideoSDK. `make fuzz` runs it for 10 minutes.
 
 #[test]
 fn arbitrary_events_never_panic_never_5xx_never_reach_videosdk_invalid() {
-    shared::fuzz::fuzz_function("end-meeting", end_meeting::handler, &["/end-meeting", "/lambda-url/end-meeting"]);
+    testkit::fuzz::fuzz_function("end-meeting", end_meeting::handler, &["/end-meeting", "/lambda-url/end-meeting"]);
 }

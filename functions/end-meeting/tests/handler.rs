@@ -2,7 +2,7 @@
 //! when asked.
 
 use serde_json::{Value, json};
-use shared::testing::{
+use testkit::{
     Event, FakeVideoSdk, Refusal, assert_all_refused, assert_logged, body_json, capture_logs, check_upstream_failures,
     event_file, request_json,
 };
@@ -41,7 +41,7 @@ async fn ends_the_session_and_deactivates_only_when_asked() {
         let requests = fake.requests().await;
         assert_eq!(requests.iter().map(|r| r.url.path()).collect::<Vec<_>>(), calls, "{body}");
         for request in &requests {
-            shared::testing::assert_crawler_token(request, shared::testing::SECRET);
+            testkit::assert_crawler_token(request, testkit::SECRET);
             assert_eq!(request_json(request), json!({"roomId": "abcd-efgh-ijkl"}));
         }
     }

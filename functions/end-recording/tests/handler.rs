@@ -1,7 +1,7 @@
 //! `end-recording` against a fake VideoSDK.
 
 use serde_json::{Value, json};
-use shared::testing::{
+use testkit::{
     Event, FakeVideoSdk, Refusal, assert_all_refused, body_json, check_upstream_failures, event_file, request_json,
 };
 use wiremock::ResponseTemplate;

@@ -1,9 +1,9 @@
-//! Property-based fuzzing of every input of `get-token` (see `shared::fuzz`): never a panic, never
+//! Property-based fuzzing of every input of `get-token` (see `testkit::fuzz`): never a panic, never
 //! a 5xx, never an invalid request sent to VideoSDK. `make fuzz` runs it for 10 minutes.
 
 #[test]
 fn arbitrary_events_never_panic_never_5xx_never_reach_videosdk_invalid() {
-    shared::fuzz::fuzz_function(
+    testkit::fuzz::fuzz_function(
         "get-token",
         get_token::handler,
         &["/get-token", "/prod/get-token", "/lambda-url/get-token"],

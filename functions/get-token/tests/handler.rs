@@ -4,8 +4,8 @@
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use shared::claims::Claims;
-use shared::testing::{API_KEY, Event, SECRET, assert_logged, body_json, capture_logs, event_file, state};
 use shared::{State, Uses};
+use testkit::{API_KEY, Event, SECRET, assert_logged, body_json, capture_logs, event_file, state};
 
 /// Environment variables for one case.
 type Vars = &'static [(&'static str, &'static str)];
@@ -297,7 +297,7 @@ async fn base64_encoded_body_is_read() {
 
 #[tokio::test]
 async fn missing_credentials_answer_503_not_a_crash() {
-    let state = State::init(shared::testing::config(&[("CALLER_AUTH", "none")]), Uses::TokensOnly).await;
+    let state = State::init(testkit::config(&[("CALLER_AUTH", "none")]), Uses::TokensOnly).await;
     let response = get_token::handler(&state, get("").request()).await;
     assert_eq!(response.status(), 503);
     assert_eq!(body_json(&response)["error"]["code"], "secret_unavailable");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use shared::Uses;
-use shared::testing::{API_KEY, Event, SECRET};
+use testkit::{API_KEY, Event, SECRET};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 use shared::State;
 use shared::claims::Claims;
 use shared::secret::{self, SecretStore};
-use shared::testing::{Event, Fault, FaultProxy, Moto, body_json, capture_logs, config, leak, serve_within};
+use testkit::{Event, Fault, FaultProxy, Moto, body_json, capture_logs, config, leak, serve_within};
 
 const GOOD: &str = r#"{"apiKey": "moto-api-key", "secret": "moto-secret-first"}"#;
 const ROTATED: &str = r#"{"apiKey": "moto-api-key", "secret": "moto-secret-second"}"#;

@@ -2,9 +2,7 @@
 //! paging bounds.
 
 use serde_json::json;
-use shared::testing::{
-    Event, FakeVideoSdk, Refusal, assert_all_refused, body_json, check_upstream_failures, event_file,
-};
+use testkit::{Event, FakeVideoSdk, Refusal, assert_all_refused, body_json, check_upstream_failures, event_file};
 use wiremock::ResponseTemplate;
 
 const ANONYMOUS: &[(&str, &str)] = &[("CALLER_AUTH", "none"), ("ANONYMOUS_ROOM_CONTROL", "allow")];

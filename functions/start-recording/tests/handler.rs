@@ -2,7 +2,7 @@
 //! storage path and webhook and never the caller's.
 
 use serde_json::{Value, json};
-use shared::testing::{
+use testkit::{
     Event, FakeVideoSdk, Refusal, assert_all_refused, assert_logged, body_json, capture_logs, check_upstream_failures,
     event_file, request_json,
 };

@@ -5,7 +5,7 @@
 //! is in force and no event carries authorizer claims).
 
 use serde_json::json;
-use shared::testing::{Event, FakeVideoSdk, assert_refused_before_upstream, bad_tokens, body_json, participant_token};
+use testkit::{Event, FakeVideoSdk, assert_refused_before_upstream, bad_tokens, body_json, participant_token};
 use wiremock::ResponseTemplate;
 
 const ROOM: &str = "abcd-efgh-ijkl";
@@ -42,7 +42,7 @@ async fn validate_answers_the_room_object_for_an_rtc_token() {
     assert_eq!(requests.len(), 2);
     for request in &requests {
         // The server's own crawler token went upstream, never the client's.
-        shared::testing::assert_crawler_token(request, shared::testing::SECRET);
+        testkit::assert_crawler_token(request, testkit::SECRET);
         assert_ne!(request.headers["authorization"].to_str().unwrap(), token);
     }
 }
@@ -237,13 +237,13 @@ async fn hls_active_answers_the_playback_url_or_404() {
 
 #[tokio::test]
 async fn a_token_minted_after_a_rotation_is_accepted_once_the_secret_is_re_read() {
-    use shared::testing::{Moto, participant_token_signed};
+    use testkit::{Moto, participant_token_signed};
     let moto = Moto::start();
     moto.put_secret("videosdk/rotating", r#"{"apiKey": "test-api-key", "secret": "old-secret-0000000000"}"#).await;
     let fake = FakeVideoSdk::start().await;
     fake.on("GET", "/v2/rooms/validate/abcd-efgh-ijkl", room_reply()).await;
     let endpoint = fake.server.uri();
-    let config = shared::testing::config(&[("VIDEOSDK_API_ENDPOINT", &endpoint)]);
+    let config = testkit::config(&[("VIDEOSDK_API_ENDPOINT", &endpoint)]);
     let client = moto.client();
     let secrets = shared::secret::SecretStore::secrets_manager(
         client,
@@ -251,7 +251,7 @@ async fn a_token_minted_after_a_rotation_is_accepted_once_the_secret_is_re_read(
         std::time::Duration::from_secs(300),
         std::time::Duration::ZERO,
     );
-    let state = shared::testing::api_state(config, secrets);
+    let state = testkit::api_state(config, secrets);
     let old = participant_token_signed("old-secret-0000000000", |_| {});
     let event = |token: &str| with_token(Event::get("/v2/rooms/validate/abcd-efgh-ijkl"), token).request();
     assert_eq!(validate_meeting::handler(state, event(&old)).await.status(), 200);
@@ -266,13 +266,13 @@ async fn a_token_minted_after_a_rotation_is_accepted_once_the_secret_is_re_read(
 
 #[tokio::test]
 async fn forged_tokens_never_re_read_the_secret_nor_starve_an_upstream_refusal() {
-    use shared::testing::{FaultProxy, Moto, participant_token_signed};
+    use testkit::{FaultProxy, Moto, participant_token_signed};
     let moto = Moto::start();
     moto.put_secret("videosdk/forged", r#"{"apiKey": "test-api-key", "secret": "old-secret-0000000000"}"#).await;
     let proxy = FaultProxy::start(&moto.endpoint);
     let fake = FakeVideoSdk::start().await;
     let endpoint = fake.server.uri();
-    let config = shared::testing::config(&[("VIDEOSDK_API_ENDPOINT", &endpoint)]);
+    let config = testkit::config(&[("VIDEOSDK_API_ENDPOINT", &endpoint)]);
     // The production window: at most one read a second for what a request needs.
     let secrets = shared::secret::SecretStore::secrets_manager(
         proxy.client(),
@@ -280,7 +280,7 @@ async fn forged_tokens_never_re_read_the_secret_nor_starve_an_upstream_refusal()
         std::time::Duration::from_secs(300),
         std::time::Duration::from_secs(1),
     );
-    let state = shared::testing::api_state(config, secrets);
+    let state = testkit::api_state(config, secrets);
     let read = state.secrets.current().await.unwrap();
     assert_eq!(proxy.requests(), 1, "INIT's read");
     let event = |token: &str| with_token(Event::get("/v2/rooms/validate/abcd-efgh-ijkl"), token).request();

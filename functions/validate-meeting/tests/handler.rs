@@ -2,9 +2,7 @@
 //! and how VideoSDK's many "unknown room" answers become 404 `{"valid": false}`.
 
 use serde_json::json;
-use shared::testing::{
-    Event, FakeVideoSdk, assert_refused_before_upstream, body_json, check_upstream_failures, event_file,
-};
+use testkit::{Event, FakeVideoSdk, assert_refused_before_upstream, body_json, check_upstream_failures, event_file};
 use wiremock::ResponseTemplate;
 
 const ROOM: &str =

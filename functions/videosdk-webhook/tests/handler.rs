@@ -10,7 +10,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use shared::events::EventBus;
 use shared::signature::Signer;
-use shared::testing::{
+use testkit::{
     Event, FakeVideoSdk, Fault, FaultProxy, Moto, body_json, capture_logs, eventbridge_client, webhook_event,
     webhook_state,
 };
@@ -93,7 +93,7 @@ async fn signatures_are_checked_over_the_raw_body() {
     for (file, status) in
         [("videosdk-webhook.json", 200), ("videosdk-webhook-forged.json", 401), ("videosdk-webhook-unsigned.json", 401)]
     {
-        let (got, body) = answer(state, shared::testing::event_file(file)).await;
+        let (got, body) = answer(state, testkit::event_file(file)).await;
         assert_eq!(got, status, "{file}: {body}");
     }
 }

@@ -1,6 +1,10 @@
-//! Test support (feature `testing`, dev-dependencies only): API Gateway HTTP API 2.0 events
-//! built as JSON and parsed by `lambda_http` exactly as in production, response helpers, a real
-//! `moto_server` for Secrets Manager, and log capture.
+//! The functions' test kit (a dev-dependency only: no bootstrap links it): API Gateway HTTP API
+//! 2.0 events built as JSON and parsed by `lambda_http` exactly as in production, response
+//! helpers, a real `moto_server` for Secrets Manager and EventBridge, a fake VideoSDK that
+//! answers as the real one does (odd error bodies included), a fault proxy, log capture, and
+//! property-based fuzzing of every function ([`fuzz`]).
+
+pub mod fuzz;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -13,8 +17,8 @@ use std::time::{Duration, Instant};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value, json};
 
-use crate::config::Config;
-use crate::{State, Uses};
+use shared::config::Config;
+use shared::{State, Uses};
 
 /// The repository root (for `events/` and `.venv/`).
 pub fn repo_root() -> PathBuf {
@@ -166,12 +170,12 @@ impl Event {
         event
     }
 
-    /// The request the runtime loop hands a handler: the event through [`crate::guard`], then
+    /// The request the runtime loop hands a handler: the event through [`shared::guard`], then
     /// `lambda_http`'s conversion.
     pub fn request(&self) -> Request {
         let mut payload: lambda_http::request::LambdaRequest =
             serde_json::from_value(self.to_json()).expect("a valid API Gateway event");
-        crate::guard::make_safe(&mut payload);
+        shared::guard::make_safe(&mut payload);
         payload.into()
     }
 }
@@ -495,9 +499,9 @@ impl FakeVideoSdk {
 
 /// The state of a function that calls VideoSDK, with `secrets` read as the test arranged (no
 /// webhooks, no rate limits), for the process's lifetime.
-pub fn api_state(config: Config, secrets: crate::secret::SecretStore) -> &'static State {
+pub fn api_state(config: Config, secrets: shared::secret::SecretStore) -> &'static State {
     leak(State {
-        videosdk: Some(crate::videosdk::VideoSdk::new(&config).expect("VideoSDK client")),
+        videosdk: Some(shared::videosdk::VideoSdk::new(&config).expect("VideoSDK client")),
         webhooks: None,
         limiter: None,
         config,
@@ -512,23 +516,23 @@ pub fn leak(state: State) -> &'static State {
 
 /// Asserts the request carries a valid HS256 management token: `crawler`, version 2,
 /// `allow_join` + `allow_mod`, our API key, signed with `secret`.
-pub fn assert_crawler_token(request: &wiremock::Request, secret: &str) -> crate::claims::Claims {
+pub fn assert_crawler_token(request: &wiremock::Request, secret: &str) -> shared::claims::Claims {
     use jsonwebtoken::{Algorithm, DecodingKey, Validation};
     let header = request.headers.get("authorization").expect("an Authorization header").to_str().unwrap();
     assert!(!header.starts_with("Bearer"), "VideoSDK wants the raw token");
     let mut validation = Validation::new(Algorithm::HS256);
     validation.required_spec_claims = ["exp", "iat"].into_iter().map(String::from).collect();
-    let claims = jsonwebtoken::decode::<crate::claims::Claims>(
+    let claims = jsonwebtoken::decode::<shared::claims::Claims>(
         header,
         &DecodingKey::from_secret(secret.as_bytes()),
         &validation,
     )
     .expect("the management token verifies with the secret")
     .claims;
-    assert_eq!(claims.roles, Some(vec![crate::claims::Role::Crawler]));
+    assert_eq!(claims.roles, Some(vec![shared::claims::Role::Crawler]));
     assert_eq!(claims.version, Some(2));
     assert_eq!(claims.apikey, API_KEY);
-    assert_eq!(claims.permissions, vec![crate::claims::Permission::AllowJoin, crate::claims::Permission::AllowMod]);
+    assert_eq!(claims.permissions, vec![shared::claims::Permission::AllowJoin, shared::claims::Permission::AllowMod]);
     claims
 }
 
@@ -820,7 +824,7 @@ pub fn secrets_manager_client(endpoint: &str) -> aws_sdk_secretsmanager::Client 
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .http_client(crate::net::aws_http_client(Duration::from_secs(2)).expect("HTTP client"))
+        .http_client(shared::net::aws_http_client(Duration::from_secs(2)).expect("HTTP client"))
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
@@ -924,7 +928,7 @@ where
     F: std::future::Future<Output = Response<Body>>,
 {
     let started = Instant::now();
-    let response = crate::app::serve(state, with_deadline(event, left), &handler).await;
+    let response = shared::app::serve(state, with_deadline(event, left), &handler).await;
     (response.status().as_u16(), body_json(&response), started.elapsed())
 }
 
@@ -936,7 +940,7 @@ pub fn eventbridge_client(endpoint: &str) -> aws_sdk_eventbridge::Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .http_client(crate::net::aws_http_client(Duration::from_secs(2)).expect("HTTP client"))
+        .http_client(shared::net::aws_http_client(Duration::from_secs(2)).expect("HTTP client"))
         .timeout_config(
             aws_sdk_eventbridge::config::timeout::TimeoutConfig::builder()
                 .operation_attempt_timeout(Duration::from_secs(2))
@@ -948,7 +952,7 @@ pub fn eventbridge_client(endpoint: &str) -> aws_sdk_eventbridge::Client {
 
 /// The state `videosdk-webhook` builds at INIT, for `vars`, with `bus` as its event bus (an
 /// EventBridge client for a local endpoint) instead of the one `EVENT_BUS_NAME` would build.
-pub async fn webhook_state(vars: &[(&str, &str)], bus: Option<crate::events::EventBus>) -> &'static State {
+pub async fn webhook_state(vars: &[(&str, &str)], bus: Option<shared::events::EventBus>) -> &'static State {
     let mut state = state(Uses::Webhooks, vars).await;
     if let (Some(hooks), Some(bus)) = (state.webhooks.as_mut(), bus) {
         hooks.bus = Some(bus);

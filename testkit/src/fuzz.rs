@@ -12,9 +12,9 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
 use serde_json::{Map, Value, json};
 
-use crate::State;
-use crate::ids::{RoomId, url_host};
-use crate::testing::{ANONYMOUS_OPTED_IN, Event, FakeVideoSdk, SECRET, assert_crawler_token, participant_token};
+use crate::{ANONYMOUS_OPTED_IN, Event, FakeVideoSdk, SECRET, assert_crawler_token, participant_token};
+use shared::State;
+use shared::ids::{RoomId, url_host};
 
 /// Field names the functions know, so generated bodies reach past the unknown-field check.
 const FIELDS: &[&str] = &[
@@ -158,7 +158,7 @@ fn event(prefixes: &'static [&'static str]) -> impl Strategy<Value = Event> {
     let iam =
         prop::option::of(prop_oneof![Just("arn:aws:sts::123456789012:assumed-role/agent/i-1".to_owned()), text()]);
     // Also what API Gateway may pass unencoded, and headers a URI cannot hold: lambda_http
-    // panics on these without the guard (crate::guard).
+    // panics on these without the guard (shared::guard).
     let raw_query = prop::option::of("[ -~\u{7f}]{0,40}");
     let raw_segment = prop::option::of("[ -~\u{7f}]{0,20}");
     let odd_headers = prop::option::of((
@@ -380,15 +380,15 @@ where
     H: Fn(&'static State, Request) -> F,
     F: std::future::Future<Output = Response<Body>>,
 {
-    use crate::signature::{PublicKey, Signer};
+    use shared::signature::{PublicKey, Signer};
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let signer = Signer::generate();
     let other = Signer::generate();
     let pem = signer.public_key_pem();
-    let state = runtime.block_on(crate::testing::webhook_state(&[("VIDEOSDK_WEBHOOK_PUBLIC_KEY", pem.as_str())], None));
+    let state = runtime.block_on(crate::webhook_state(&[("VIDEOSDK_WEBHOOK_PUBLIC_KEY", pem.as_str())], None));
     let key = PublicKey::from_pem(&pem).expect("the key");
     let webhook_body = prop_oneof![
-        2 => (prop::sample::select(crate::ids::WEBHOOK_EVENT_TYPES), json_value())
+        2 => (prop::sample::select(shared::ids::WEBHOOK_EVENT_TYPES), json_value())
             .prop_map(|(t, data)| json!({"webhookType": t, "data": data}).to_string()),
         2 => json_value().prop_map(|v| v.to_string()),
         1 => body().prop_map(Option::unwrap_or_default),
@@ -431,7 +431,7 @@ where
             let verified = key.verify(body.as_bytes(), header.as_deref()).is_ok();
             let well_formed = serde_json::from_str::<Value>(&body).ok().is_some_and(|v| v["webhookType"].is_string());
             let should_accept =
-                method == "POST" && verified && well_formed && body.len() <= crate::webhook::MAX_WEBHOOK_BYTES;
+                method == "POST" && verified && well_formed && body.len() <= shared::webhook::MAX_WEBHOOK_BYTES;
             if (status == 200) != should_accept {
                 return Err(TestCaseError::fail(format!("{status} (verified {verified}) for {:?}", event.to_json())));
             }
