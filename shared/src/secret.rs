@@ -8,6 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aws_config::environment::{EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider};
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
 use crate::config::{Config, SecretSource};
@@ -76,11 +77,30 @@ pub async fn aws_sdk_config() -> Result<aws_config::SdkConfig, crate::net::NetEr
         .operation_timeout(Duration::from_secs(6))
         .build();
     let http = crate::net::aws_http_client(CONNECT_TIMEOUT)?;
-    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
-        .timeout_config(timeouts)
-        .load()
-        .await)
+    let mut loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http).timeout_config(timeouts);
+    // On Lambda the region and the role's credentials are environment variables, which the
+    // default chains would pick first anyway. Handed over directly, INIT does not build the
+    // chains' other providers (an STS client and an instance-metadata client among them).
+    let (region, credentials) = from_environment().await;
+    if let Some(region) = region {
+        loader = loader.region(region);
+    }
+    if let Some(credentials) = credentials {
+        loader = loader.credentials_provider(credentials);
+    }
+    Ok(loader.load().await)
+}
+
+/// The region and credentials the default chains would take from the environment, when it
+/// holds them (the chains look there first).
+async fn from_environment() -> (Option<aws_config::Region>, Option<EnvironmentVariableCredentialsProvider>) {
+    use aws_config::meta::region::ProvideRegion;
+    use aws_sdk_secretsmanager::config::ProvideCredentials;
+    let region = EnvironmentVariableRegionProvider::new().region().await;
+    let credentials = EnvironmentVariableCredentialsProvider::new();
+    let usable = credentials.provide_credentials().await.is_ok();
+    (region, usable.then_some(credentials))
 }
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);

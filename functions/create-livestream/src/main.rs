@@ -1,6 +1,6 @@
 //! `create-livestream` Lambda: INIT, then serve.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::app::run_limited(
         env!("CARGO_PKG_NAME"),

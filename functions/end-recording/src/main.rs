@@ -1,6 +1,6 @@
 //! `end-recording` Lambda: INIT, then serve.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::app::run(env!("CARGO_PKG_NAME"), shared::Uses::VideoSdkApi, end_recording::handler).await
 }

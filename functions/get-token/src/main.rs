@@ -1,6 +1,6 @@
 //! `get-token` Lambda: INIT, then mint participant tokens.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::app::run_limited(
         env!("CARGO_PKG_NAME"),

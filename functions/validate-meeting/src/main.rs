@@ -1,6 +1,6 @@
 //! `validate-meeting` Lambda: INIT, then serve.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::app::run(env!("CARGO_PKG_NAME"), shared::Uses::VideoSdkApi, validate_meeting::handler).await
 }

@@ -1,6 +1,6 @@
 //! `videosdk-webhook` Lambda: INIT, then serve.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::app::run(env!("CARGO_PKG_NAME"), shared::Uses::Webhooks, videosdk_webhook::handler).await
 }
