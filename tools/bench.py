@@ -366,7 +366,7 @@ def cold_breakdown(fig):
         ("the SDK's once-per-process work on its first call", first - rt),
         ("Secrets Manager round trip (in the rounds)", rt),
     ]
-    cm, cm_upstream = fig["create-meeting"]["cold_ms"], fig["create-meeting"]["cold_ms"] - gt
+    cm_upstream = fig["create-meeting"]["cold_ms"] - gt
     lines = ["get-token (SM) cold start, part by part (medians, ms):"]
     lines += [f"  {what:76} {ms:+6.2f}" for what, ms in parts]
     explained = sum(ms for _, ms in parts)

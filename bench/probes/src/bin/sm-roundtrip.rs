@@ -19,8 +19,8 @@ async fn main() {
     let mut args = args.iter().filter(|a| !a.starts_with("--"));
     let id = args.next().expect("usage: sm-roundtrip <secret-id> [runs] [--sdk-warmed]");
     let runs: usize = args.next().map_or(20, |n| n.parse().expect("runs is a number"));
-    let sdk = shared::secret::aws_sdk_config().await.expect("SDK configuration");
     if warmed {
+        let sdk = shared::secret::aws_sdk_config().await.expect("SDK configuration");
         let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port");
         let nowhere = aws_sdk_secretsmanager::config::Builder::from(&sdk)
             .endpoint_url(format!("http://{closed}"))
