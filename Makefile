@@ -99,10 +99,10 @@ bench-smoke: bench-build
 	cargo test --quiet --locked -p bench-probes --benches
 	$(VENV)/bin/python tools/bench.py --smoke
 
-# The floor and the round-trip probe, built as sam build builds the functions (same target dir).
+# The floor, the probes and the VideoSDK stand-in, built as sam build builds the functions (same
+# target dir and profile: the stand-in's own time is inside create-meeting's cold start).
 bench-build: venv sam-build bench/node/node_modules/.package-lock.json
-	CARGO_TARGET_DIR=$(SAM_TARGET_DIR) cargo lambda build --release --locked -p bench-floor -p bench-probes
-	cargo build --quiet --locked -p videosdk-standin
+	CARGO_TARGET_DIR=$(SAM_TARGET_DIR) cargo lambda build --release --locked -p bench-floor -p bench-probes -p videosdk-standin
 
 bench/node/node_modules/.package-lock.json: bench/node/package-lock.json
 	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
