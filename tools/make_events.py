@@ -4,6 +4,8 @@ Run `python3 tools/make_events.py` after changing an event here; tests read the 
 """
 
 import base64
+import hashlib
+import hmac
 import json
 import subprocess
 from pathlib import Path
@@ -87,6 +89,20 @@ def user(sub, groups=None):
 MOD = user(MODERATOR, "[videosdk-moderators staff]")
 STAFF = user(USER, "[staff]")
 LEGACY_TOKEN = "eyJhbGciOiJIUzI1NiJ9.client-sent-token.never-forwarded"
+
+
+def forged_token():
+    """A participant token in every way but its signature (another secret), valid until 2100."""
+    def b64(data):
+        return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    head = b64({"alg": "HS256", "typ": "JWT"}) + "." + b64({
+        "apikey": "dev-api-key-not-for-videosdk", "permissions": ["allow_join"], "version": 2, "roles": ["rtc"],
+        "iat": 1795345200, "exp": 4102444800, "jti": "00000000-0000-4000-8000-00000000f0e9"})
+    mac = hmac.new(b"not-this-servers-secret", head.encode(), hashlib.sha256).digest()
+    return head + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+FORGED_TOKEN = forged_token()
 RTMP_BODY = {"roomId": "abcd-efgh-ijkl", "type": "rtmp",
              "outputs": [{"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": "sample-stream-key-0000"}],
              "config": {"layout": {"type": "GRID", "priority": "SPEAKER", "gridSize": 4}, "theme": "DARK"}}
@@ -175,6 +191,37 @@ FILES = {
         "roomId": "abcd-efgh-ijkl", "ttl": 1800}, iam=AGENT_ROLE),
     "agent-token-jwt-caller.json": event("POST", "/agent-token", "/agent-token", body={}, claims=MOD),
     "agent-token-no-identity.json": event("POST", "/agent-token", "/agent-token", body={}),
+    # AI agents in the app. The apps' routes carry a participant token, which expires: the stored
+    # events hold only their refusals (no token, a forged one); tests mint a fresh token for the rest.
+    "dispatch-agent.json": event("POST", "/dispatch-agent", "/dispatch-agent", body={
+        "meetingId": "abcd-efgh-ijkl", "agentId": "dev-agent", "metadata": {"variables": {"name": "Ada"}}},
+        claims=STAFF),
+    "dispatch-agent-missing-identity.json": event("POST", "/dispatch-agent", "/dispatch-agent", body={
+        "meetingId": "abcd-efgh-ijkl", "agentId": "dev-agent"}),
+    "dispatch-agent-sip.json": event("POST", "/dispatch-agent", "/dispatch-agent", body={
+        "meetingId": "abcd-efgh-ijkl", "agentId": "dev-agent",
+        "sipOptions": {"to": "+15550100", "trunkId": "trunk-1"}}, claims=STAFF),
+    "dispatch-agent-not-listed.json": event("POST", "/dispatch-agent", "/dispatch-agent", body={
+        "meetingId": "abcd-efgh-ijkl", "agentId": "someone-elses-agent"}, claims=STAFF),
+    "dispatch-agent-other-version.json": event("POST", "/dispatch-agent", "/dispatch-agent", body={
+        "meetingId": "abcd-efgh-ijkl", "agentId": "pinned-agent", "versionId": "pinned-v2"}, claims=STAFF),
+    "dispatch-agent-app-no-token.json": event("POST", "/v2/agent/dispatch", "/v2/agent/dispatch", body={
+        "meetingId": "abcd-efgh-ijkl", "agentId": "dev-agent"}),
+    "dispatch-agent-app-forged-token.json": event("POST", "/v2/agent/dispatch", "/v2/agent/dispatch", body={
+        "meetingId": "abcd-efgh-ijkl", "agentId": "dev-agent"}, extra_headers={"authorization": FORGED_TOKEN}),
+    "agent-versions-no-token.json": event("GET", "/ai/v1/agents/{agentId}/versions",
+                                          "/ai/v1/agents/dev-agent/versions", path_params={"agentId": "dev-agent"}),
+    "start-transcription.json": event("POST", "/start-transcription", "/start-transcription", body={
+        "roomId": "abcd-efgh-ijkl", "language": "en-US",
+        "summary": {"enabled": True, "prompt": "List the decisions and who owns each action item."}}, claims=MOD),
+    "start-transcription-caller-webhook.json": event("POST", "/start-transcription", "/start-transcription", body={
+        "roomId": "abcd-efgh-ijkl", "webhookUrl": "https://attacker.example.com/h"}, claims=MOD),
+    "start-transcription-not-moderator.json": event("POST", "/start-transcription", "/start-transcription", body={
+        "roomId": "abcd-efgh-ijkl"}, claims=STAFF),
+    "end-transcription.json": event("POST", "/end-transcription", "/end-transcription",
+                                    body={"roomId": "abcd-efgh-ijkl"}, claims=MOD),
+    "end-transcription-not-moderator.json": event("POST", "/end-transcription", "/end-transcription",
+                                                  body={"roomId": "abcd-efgh-ijkl"}, claims=STAFF),
 }
 
 if __name__ == "__main__":

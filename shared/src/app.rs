@@ -7,7 +7,7 @@ use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
 
 use crate::claims::{ParticipantRole, Permission};
 use crate::config::Action;
-use crate::config::{CallerAuth, Config};
+use crate::config::{CallerAuth, Config, OptIn};
 use crate::error::ApiError;
 use crate::events::EventBus;
 use crate::ratelimit::RateLimiter;
@@ -64,7 +64,7 @@ impl State {
             Uses::TokensOnly => false,
             Uses::VideoSdkApi => true,
             // The key is fetched from VideoSDK only when it is not pinned.
-            Uses::Webhooks => config.webhook_public_key.is_none(),
+            Uses::Webhooks => config.webhooks.public_key.is_none(),
         };
         // With the key pinned, the webhook receiver signs nothing: it reads no secret (no
         // Secrets Manager round trip at INIT, and a broken secret cannot stop deliveries).
@@ -107,15 +107,15 @@ impl State {
 
 /// The limiter for `actions`, or `None` when no table is set or none of them is limited.
 async fn limiter(config: &Config, actions: &[Action]) -> Option<RateLimiter> {
-    let table = config.rate_limit_table.clone()?;
+    let table = config.limits.table.clone()?;
     let limited: Vec<String> = actions
         .iter()
-        .filter_map(|&a| config.rate_limits.get(a).map(|l| format!("{a}={}/{}", l.count, l.window_seconds)))
+        .filter_map(|&a| config.limits.per_action.get(a).map(|l| format!("{a}={}/{}", l.count, l.window_seconds)))
         .collect();
     if limited.is_empty() {
         return None;
     }
-    match RateLimiter::new(table.clone(), config.rate_limits).await {
+    match RateLimiter::new(table.clone(), config.limits.per_action).await {
         Ok(limiter) => {
             tracing::info!(table = %table, limits = %limited.join(","), "per-caller rate limits on");
             Some(limiter)
@@ -129,8 +129,8 @@ async fn limiter(config: &Config, actions: &[Action]) -> Option<RateLimiter> {
 
 impl Webhooks {
     async fn init(config: &Config) -> Webhooks {
-        let keys = KeyStore::new(config.webhook_public_key.clone());
-        let (bus, bus_broken) = match &config.event_bus_name {
+        let keys = KeyStore::new(config.webhooks.public_key.clone());
+        let (bus, bus_broken) = match &config.webhooks.event_bus_name {
             None => {
                 tracing::warn!("EVENT_BUS_NAME is unset: verified webhooks are logged, not published");
                 (None, false)
@@ -153,28 +153,28 @@ fn warn_about_risky_settings(config: &Config) {
         tracing::warn!(
             "CALLER_AUTH=none: every caller is anonymous; use this only for local development, for apps whose users do not sign in (throttle the API), or behind your own authentication"
         );
-        if config.anonymous_default_permissions.contains(&Permission::AllowMod) {
+        if config.anonymous.default_permissions.contains(&Permission::AllowMod) {
             tracing::warn!(
                 "ANONYMOUS_DEFAULT_PERMISSIONS includes allow_mod: every anonymous caller may mute and remove other participants"
             );
         }
     }
-    if config.participant_role == ParticipantRole::None {
+    if config.tokens.participant_role == ParticipantRole::None {
         tracing::warn!(
             "PARTICIPANT_TOKEN_ROLE=none: participant tokens carry no role, so whoever holds one can call VideoSDK's REST API for this account until it expires (create and list rooms, read sessions, start recordings and RTMP restreams to any host); prefer rtc tokens and this API's /v2 routes"
         );
     }
-    if config.caller_auth == CallerAuth::None && config.anonymous_room_control {
+    if config.caller_auth == CallerAuth::None && config.anonymous.allows(OptIn::RoomControl) {
         tracing::warn!(
             "ANONYMOUS_ROOM_CONTROL=allow: every anonymous caller may start and stop recordings, list them and end any meeting; use it for local development only"
         );
     }
-    if config.anonymous_agent_tokens {
+    if config.anonymous.allows(OptIn::AgentTokens) {
         tracing::warn!(
             "ANONYMOUS_AGENT_TOKENS=allow: agent tokens (no role: they can call VideoSDK's REST API) are issued without an IAM identity; use it for local development only"
         );
     }
-    if config.anonymous_livestreams && config.livestream_allowed_hosts.is_empty() {
+    if config.anonymous.allows(OptIn::Livestreams) && config.livestream_allowed_hosts.is_empty() {
         tracing::warn!(
             "ANONYMOUS_LIVESTREAMS=allow has no effect until LIVESTREAM_ALLOWED_HOSTS names the RTMP hosts streams may go to"
         );

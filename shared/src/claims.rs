@@ -141,8 +141,8 @@ pub struct TokenBuilder {
     room_id: Option<RoomId>,
     participant_id: Option<ParticipantId>,
     ttl: Option<Duration>,
-    /// `version: 2` even without a room, participant or role (all but agent tokens).
-    always_versioned: bool,
+    /// Which kind of token this is, for the metrics.
+    kind: crate::metrics::TokenKind,
 }
 
 /// A signed token. `Debug` shows the `jti` and expiry, never the token itself.
@@ -187,12 +187,12 @@ impl TokenBuilder {
             room_id: None,
             participant_id: None,
             ttl: None,
-            always_versioned: true,
+            kind: crate::metrics::TokenKind::Participant,
         }
     }
 
-    /// A token for a server running a VideoSDK AI agent: the seed's agent payload (`apikey`,
-    /// `permissions`), no role, and `version: 2` with `roomId` only when a room is named.
+    /// A token for a server running a VideoSDK AI agent, as the agents SDK mints its own:
+    /// `apikey`, `permissions`, `version: 2`, no role.
     pub fn agent(permissions: Permissions) -> Self {
         TokenBuilder {
             permissions,
@@ -200,7 +200,7 @@ impl TokenBuilder {
             room_id: None,
             participant_id: None,
             ttl: None,
-            always_versioned: false,
+            kind: crate::metrics::TokenKind::Agent,
         }
     }
 
@@ -212,7 +212,7 @@ impl TokenBuilder {
             room_id: None,
             participant_id: None,
             ttl: None,
-            always_versioned: true,
+            kind: crate::metrics::TokenKind::Management,
         }
     }
 
@@ -242,11 +242,9 @@ impl TokenBuilder {
         Ok(Claims {
             apikey: apikey.to_owned(),
             permissions: self.permissions.as_slice().to_vec(),
-            version: (self.always_versioned
-                || self.role.is_some()
-                || self.room_id.is_some()
-                || self.participant_id.is_some())
-            .then_some(2),
+            // Every token this API signs is a version 2 token (VideoSDK requires it with a room,
+            // a participant or a role; the agents SDK sets it always).
+            version: Some(2),
             roles: self.role.map(|r| vec![r]),
             room_id: self.room_id.as_ref().map(|r| r.as_str().to_owned()),
             participant_id: self.participant_id.as_ref().map(|p| p.as_str().to_owned()),
@@ -262,11 +260,7 @@ impl TokenBuilder {
         let key = EncodingKey::from_secret(credentials.secret_bytes());
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(|_| ClaimsError::Signing)?;
-        crate::metrics::token_issued(match (self.role, self.always_versioned) {
-            (Some(Role::Crawler), _) => crate::metrics::TokenKind::Management,
-            (_, false) => crate::metrics::TokenKind::Agent,
-            _ => crate::metrics::TokenKind::Participant,
-        });
+        crate::metrics::token_issued(self.kind);
         Ok(SignedToken { token, jti: claims.jti, iat: claims.iat, exp: claims.exp })
     }
 }
@@ -421,13 +415,14 @@ mod tests {
     }
 
     #[test]
-    fn agent_tokens_carry_no_role_and_a_version_only_with_a_room() {
+    fn agent_tokens_carry_no_role_and_always_version_2() {
         let bare = TokenBuilder::agent(perms(&[Permission::AllowJoin])).ttl(Duration::from_secs(3600));
         let token = bare.sign(&creds(), SystemTime::now()).unwrap();
         let payload = base64_url_decode(token.expose().split('.').nth(1).unwrap());
         let value: serde_json::Value = serde_json::from_slice(&payload).unwrap();
         let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["apikey", "exp", "iat", "jti", "permissions"]);
+        assert_eq!(keys, ["apikey", "exp", "iat", "jti", "permissions", "version"]);
+        assert_eq!(value["version"], 2, "as the agents SDK mints its own, with or without a room");
         let roomed = bare.room(Some(RoomId::parse("abcd-efgh-ijkl").unwrap()));
         let claims = decode(roomed.sign(&creds(), SystemTime::now()).unwrap().expose(), b"s3cr3t-value").unwrap();
         assert_eq!((claims.version, claims.roles, claims.room_id.as_deref()), (Some(2), None, Some("abcd-efgh-ijkl")));

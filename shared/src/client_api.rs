@@ -1,7 +1,9 @@
 //! The VideoSDK REST calls that VideoSDK's official client apps make with their participant token
-//! (`POST /v2/rooms`, `GET /v2/rooms/validate/{roomId}`, `GET /v2/sessions`,
-//! `GET /v2/hls/{roomId}/active`), answered by this API so the apps can keep `rtc` tokens: which
-//! of those routes a request is, and who may call it (the bearer of a token this API issued).
+//! (`POST /v2/rooms`, `GET|POST /v2/rooms/validate/{roomId}`, `GET /v2/sessions`,
+//! `GET /v2/hls/{roomId}/active`, and the agent starter apps' `POST /v2/agent/dispatch` and
+//! `GET /ai/v1/agents/{agentId}/versions`), answered by this API so the apps can keep `rtc`
+//! tokens: which of those routes a request is, and who may call it (the bearer of a token this
+//! API issued).
 //!
 //! Not the upstream calls: those are `videosdk::*`, made with the server's own management token.
 //! The client's token is verified here and never forwarded.
@@ -26,6 +28,10 @@ pub enum ClientRoute {
     Sessions,
     /// `GET /v2/hls/{roomId}/active`
     HlsActive(String),
+    /// `POST /v2/agent/dispatch`
+    DispatchAgent,
+    /// `GET /ai/v1/agents/{agentId}/versions`
+    AgentVersions(String),
 }
 
 /// Longest `Authorization` value looked at; our tokens are well under 1 KiB.
@@ -37,17 +43,26 @@ impl ClientRoute {
     /// `/lambda-url/<name>`) before the last `/v2/` is ignored.
     pub fn of_path(path: &str) -> Option<Result<ClientRoute, ApiError>> {
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        // `/ai/v1/agents/{agentId}/versions`, after any prefix (the agent id may be anything).
+        let ai = segments.windows(3).position(|w| w == ["ai", "v1", "agents"]);
+        if let Some(at) = ai {
+            return Some(match &segments[at + 3..] {
+                [id, "versions"] => Ok(ClientRoute::AgentVersions(decode(id))),
+                _ => Err(not_served()),
+            });
+        }
         let v2 = segments.iter().rposition(|s| *s == "v2")?;
         let rest = &segments[v2 + 1..];
-        if !matches!(rest.first(), Some(&("rooms" | "sessions" | "hls"))) {
+        if !matches!(rest.first(), Some(&("rooms" | "sessions" | "hls" | "agent"))) {
             return None;
         }
-        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
         Some(match rest {
             ["rooms"] => Ok(ClientRoute::CreateRoom),
             ["rooms", "validate", id] => Ok(ClientRoute::ValidateRoom(decode(id))),
             ["sessions"] => Ok(ClientRoute::Sessions),
             ["hls", id, "active"] => Ok(ClientRoute::HlsActive(decode(id))),
+            ["agent", "dispatch"] => Ok(ClientRoute::DispatchAgent),
             _ => Err(not_served()),
         })
     }
@@ -61,8 +76,9 @@ impl ClientRoute {
 /// A `/v2/` path this API does not answer.
 pub fn not_served() -> ApiError {
     ApiError::NotFound(
-        "This API answers POST /v2/rooms, GET /v2/rooms/validate/{roomId}, GET /v2/sessions?roomId= and \
-         GET /v2/hls/{roomId}/active; other VideoSDK REST calls are not served."
+        "This API answers POST /v2/rooms, GET /v2/rooms/validate/{roomId}, GET /v2/sessions?roomId=, \
+         GET /v2/hls/{roomId}/active, POST /v2/agent/dispatch and GET /ai/v1/agents/{agentId}/versions; other \
+         VideoSDK REST calls are not served."
             .into(),
     )
 }
@@ -145,6 +161,11 @@ mod tests {
             ("/v2/sessions", Some(ClientRoute::Sessions)),
             ("/v2/sessions/", Some(ClientRoute::Sessions)),
             ("/v2/hls/abcd-efgh-ijkl/active", Some(ClientRoute::HlsActive("abcd-efgh-ijkl".into()))),
+            ("/v2/agent/dispatch", Some(ClientRoute::DispatchAgent)),
+            ("/prod/v2/agent/dispatch/", Some(ClientRoute::DispatchAgent)),
+            ("/ai/v1/agents/tutor/versions", Some(ClientRoute::AgentVersions("tutor".into()))),
+            ("/lambda-url/dispatch-agent/ai/v1/agents/a%2Fb/versions", Some(ClientRoute::AgentVersions("a/b".into()))),
+            ("/ai/v1/agents/v2/versions", Some(ClientRoute::AgentVersions("v2".into()))),
         ];
         for (path, expected) in cases {
             assert_eq!(ClientRoute::of_path(path).map(Result::unwrap), *expected, "{path}");
@@ -160,7 +181,18 @@ mod tests {
 
     #[test]
     fn other_videosdk_paths_are_not_served() {
-        for path in ["/v2/rooms/validate", "/v2/rooms/validate/", "/v2/rooms/abc", "/v2/hls/abc", "/v2/hls/start"] {
+        for path in [
+            "/v2/rooms/validate",
+            "/v2/rooms/validate/",
+            "/v2/rooms/abc",
+            "/v2/hls/abc",
+            "/v2/hls/start",
+            "/v2/agent/connect",
+            "/v2/agent/general/dispatch",
+            "/v2/agent/init-config",
+            "/ai/v1/agents/tutor",
+            "/ai/v1/agents/tutor/versions/v1",
+        ] {
             let err = ClientRoute::of_path(path).unwrap().unwrap_err();
             assert_eq!(err.code(), "not_found", "{path}");
         }

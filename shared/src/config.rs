@@ -29,57 +29,28 @@ pub enum SecretSource {
     Missing(String),
 }
 
+/// Every setting, grouped by concern: a setting lives where its concern does.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub secret_source: SecretSource,
     /// VideoSDK REST base URL without `/v2` and without a trailing slash.
     pub api_endpoint: String,
-    pub token_default_ttl: Duration,
-    pub token_max_ttl: Duration,
-    pub participant_role: ParticipantRole,
-    pub caller_auth: CallerAuth,
-    pub anonymous_permissions: Vec<Permission>,
-    /// What an anonymous caller gets when it asks for no permissions (`ANONYMOUS_DEFAULT_PERMISSIONS`).
-    pub anonymous_default_permissions: Vec<Permission>,
-    /// `ANONYMOUS_LIVESTREAMS=allow`: anonymous callers may start and end live streams, and only
-    /// when `LIVESTREAM_ALLOWED_HOSTS` is also set.
-    pub anonymous_livestreams: bool,
-    pub moderator_group: String,
-    /// Lowercase host names; empty means any host.
-    pub livestream_allowed_hosts: Vec<String>,
     pub secret_refresh: Duration,
     pub upstream_connect_timeout: Duration,
     pub upstream_timeout: Duration,
-    /// `WEBHOOK_URL`: the operator's webhook endpoint rooms and recordings report to; a
-    /// `{domainName}` host is the request's own API Gateway domain.
-    pub webhook_url: Option<String>,
-    /// `WEBHOOK_EVENTS`: what rooms subscribe the webhook to.
-    pub webhook_events: Vec<String>,
-    /// `VIDEOSDK_WEBHOOK_PUBLIC_KEY`: the pinned key webhooks are verified with.
-    pub webhook_public_key: Option<PublicKey>,
-    /// `EVENT_BUS_NAME`: where verified webhooks are published; unset = logged only.
-    pub event_bus_name: Option<String>,
+    pub caller_auth: CallerAuth,
+    pub moderator_group: String,
+    /// Participant and agent token lifetimes and the participant role.
+    pub tokens: Tokens,
+    /// What anonymous callers (`CALLER_AUTH=none`) may ask for and do.
+    pub anonymous: Anonymous,
+    /// Lowercase host names live streams may push to (`LIVESTREAM_ALLOWED_HOSTS`); empty means any host.
+    pub livestream_allowed_hosts: Vec<String>,
     /// `RECORDING_DIR_PATH`: the storage directory of recordings (`{roomId}` replaced).
     pub recording_dir_path: Option<String>,
-    /// `ANONYMOUS_ROOM_CONTROL=allow`: anonymous callers may record and end meetings (local use).
-    pub anonymous_room_control: bool,
-    /// `ANONYMOUS_AGENT_TOKENS=allow`: agent tokens without an IAM identity (local use).
-    pub anonymous_agent_tokens: bool,
-    /// `AGENT_TOKEN_MAX_TTL_SECONDS`: the longest (and default) agent-token lifetime.
-    pub agent_token_max_ttl: Duration,
-    /// `ANONYMOUS_MAX_TTL_SECONDS`: the longest (and default cap of the) lifetime of an anonymous
-    /// caller's token.
-    pub anonymous_max_ttl: Duration,
-    /// `ANONYMOUS_CUSTOM_ROOM_IDS=allow`: anonymous callers may name rooms (`customRoomId`).
-    pub anonymous_custom_room_ids: bool,
-    /// `ANONYMOUS_HLS=allow`: anonymous callers may start HLS (a public playback URL).
-    pub anonymous_hls: bool,
-    /// `ANONYMOUS_END_LIVESTREAMS=allow`: anonymous callers may end any room's stream.
-    pub anonymous_end_livestreams: bool,
-    /// `RATE_LIMIT_TABLE`: the DynamoDB table of per-caller counters; unset = no limits.
-    pub rate_limit_table: Option<String>,
-    /// `RATE_LIMITS`: per caller and action.
-    pub rate_limits: Limits,
+    pub webhooks: Webhooks,
+    pub limits: RateLimiting,
+    pub agents: Agents,
     /// `ALLOWED_ORIGINS`: the browser origins requests may come from (lowercase; `:*` ends an
     /// entry that allows any port). Empty: any origin, and requests without `Origin`, always.
     /// `make dev` sets it to this machine's origins when it runs on real credentials.
@@ -89,10 +60,137 @@ pub struct Config {
     pub metrics_namespace: Option<String>,
 }
 
+/// Token lifetimes and roles.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    /// `TOKEN_DEFAULT_TTL_SECONDS`
+    pub default_ttl: Duration,
+    /// `TOKEN_MAX_TTL_SECONDS`
+    pub max_ttl: Duration,
+    /// `PARTICIPANT_TOKEN_ROLE`
+    pub participant_role: ParticipantRole,
+    /// `AGENT_TOKEN_MAX_TTL_SECONDS`: the longest (and default) agent-token lifetime.
+    pub agent_max_ttl: Duration,
+}
+
+/// What anonymous callers may do beyond joining: each is off unless its variable says `allow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptIn {
+    /// `ANONYMOUS_LIVESTREAMS`: RTMP to `LIVESTREAM_ALLOWED_HOSTS` (and only when that is set).
+    Livestreams,
+    /// `ANONYMOUS_HLS`: HLS start (a public playback URL).
+    Hls,
+    /// `ANONYMOUS_END_LIVESTREAMS`: ending any room's stream.
+    EndLivestreams,
+    /// `ANONYMOUS_CUSTOM_ROOM_IDS`: naming rooms (`customRoomId`).
+    CustomRoomIds,
+    /// `ANONYMOUS_ROOM_CONTROL`: recordings, transcription and ending meetings (local use).
+    RoomControl,
+    /// `ANONYMOUS_AGENT_TOKENS`: agent tokens without an IAM identity (local use).
+    AgentTokens,
+    /// `ANONYMOUS_AGENT_DISPATCH`: `/dispatch-agent` for anonymous callers (local use).
+    AgentDispatch,
+}
+
+impl OptIn {
+    pub const ALL: [OptIn; 7] = [
+        OptIn::Livestreams,
+        OptIn::Hls,
+        OptIn::EndLivestreams,
+        OptIn::CustomRoomIds,
+        OptIn::RoomControl,
+        OptIn::AgentTokens,
+        OptIn::AgentDispatch,
+    ];
+
+    /// The variable that opts in (`allow`) or out (`deny`, the default).
+    pub fn variable(self) -> &'static str {
+        match self {
+            OptIn::Livestreams => "ANONYMOUS_LIVESTREAMS",
+            OptIn::Hls => "ANONYMOUS_HLS",
+            OptIn::EndLivestreams => "ANONYMOUS_END_LIVESTREAMS",
+            OptIn::CustomRoomIds => "ANONYMOUS_CUSTOM_ROOM_IDS",
+            OptIn::RoomControl => "ANONYMOUS_ROOM_CONTROL",
+            OptIn::AgentTokens => "ANONYMOUS_AGENT_TOKENS",
+            OptIn::AgentDispatch => "ANONYMOUS_AGENT_DISPATCH",
+        }
+    }
+}
+
+/// Anonymous callers: the permissions they may ask for, what they get by default, their
+/// longest token, and the opt-ins.
+#[derive(Debug, Clone)]
+pub struct Anonymous {
+    /// `ANONYMOUS_PERMISSIONS`
+    pub permissions: Vec<Permission>,
+    /// `ANONYMOUS_DEFAULT_PERMISSIONS`: what an anonymous caller gets when it asks for none.
+    pub default_permissions: Vec<Permission>,
+    /// `ANONYMOUS_MAX_TTL_SECONDS`: the longest (and default cap of the) token lifetime.
+    pub max_ttl: Duration,
+    opt_ins: Vec<OptIn>,
+}
+
+impl Anonymous {
+    /// Whether the operator opted anonymous callers in to `what`.
+    pub fn allows(&self, what: OptIn) -> bool {
+        self.opt_ins.contains(&what)
+    }
+}
+
+/// Webhooks: where rooms report, what they subscribe to, how deliveries are verified and where
+/// they are published.
+#[derive(Debug, Clone)]
+pub struct Webhooks {
+    /// `WEBHOOK_URL`: the operator's webhook endpoint rooms, recordings and transcriptions report
+    /// to; a `{domainName}` host is the request's own API Gateway domain.
+    pub url: Option<String>,
+    /// `WEBHOOK_EVENTS`: what rooms subscribe the webhook to.
+    pub events: Vec<String>,
+    /// `VIDEOSDK_WEBHOOK_PUBLIC_KEY`: the pinned key webhooks are verified with.
+    pub public_key: Option<PublicKey>,
+    /// `EVENT_BUS_NAME`: where verified webhooks are published; unset = logged only.
+    pub event_bus_name: Option<String>,
+}
+
+/// Per-caller rate limits.
+#[derive(Debug, Clone)]
+pub struct RateLimiting {
+    /// `RATE_LIMIT_TABLE`: the DynamoDB table of per-caller counters; unset = no limits.
+    pub table: Option<String>,
+    /// `RATE_LIMITS`: per caller and action.
+    pub per_action: Limits,
+}
+
+/// The AI agents an app may bring into a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agents {
+    /// `AGENTS`: the only agents that may be dispatched; empty refuses every dispatch.
+    pub allowed: Vec<AllowedAgent>,
+    /// `AGENT_SESSION_MAX_SECONDS`: the longest agent session one dispatch may start.
+    pub session_max_seconds: u64,
+}
+
+/// One entry of `AGENTS`: `agentId`, or `agentId=versionId` to pin the version dispatched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedAgent {
+    pub id: String,
+    pub pinned_version: Option<String>,
+}
+
+impl Agents {
+    /// The listed agent `id`, if the operator allows it.
+    pub fn find(&self, id: &str) -> Option<&AllowedAgent> {
+        self.allowed.iter().find(|a| a.id == id)
+    }
+}
+
 /// The events rooms subscribe the operator's webhook to when `WEBHOOK_EVENTS` is unset.
-pub const DEFAULT_WEBHOOK_EVENTS: &str = "session-started,session-ended,participant-joined,participant-left,recording-started,recording-stopped,recording-failed,hls-started,hls-stopped,livestream-started,livestream-stopped";
+pub const DEFAULT_WEBHOOK_EVENTS: &str = "session-started,session-ended,participant-joined,participant-left,recording-started,recording-stopped,recording-failed,hls-started,hls-stopped,livestream-started,livestream-stopped,agent-session-started,agent-session-stopped,agent-session-failed";
 /// The longest an agent token may live: an hour.
 pub const MAX_AGENT_TTL_SECONDS: u64 = 3600;
+/// `AGENT_SESSION_MAX_SECONDS` when unset, and its bounds.
+pub const DEFAULT_AGENT_SESSION_SECONDS: u64 = 1800;
+const AGENT_SESSION_SECONDS: std::ops::RangeInclusive<u64> = 60..=86_400;
 
 /// The placeholder host in `WEBHOOK_URL` that stands for the request's own domain.
 pub const DOMAIN_PLACEHOLDER: &str = "{domainName}";
@@ -224,11 +322,12 @@ impl Config {
                 list
             }
         };
-        let anonymous_livestreams = match get("ANONYMOUS_LIVESTREAMS").as_deref() {
-            None | Some("deny") => false,
-            Some("allow") => true,
-            Some(_) => return Err(invalid("ANONYMOUS_LIVESTREAMS", "must be deny or allow")),
-        };
+        let mut opt_ins = Vec::new();
+        for opt_in in OptIn::ALL {
+            if allow_or_deny(&get, opt_in.variable())? {
+                opt_ins.push(opt_in);
+            }
+        }
 
         let moderator_group = get("MODERATOR_GROUP").unwrap_or_else(|| "videosdk-moderators".into());
         // API Gateway's `[a b]` form cannot tell the group `Trainee videosdk-moderators` from two.
@@ -297,8 +396,6 @@ impl Config {
                 return Err(invalid("RECORDING_DIR_PATH", "must be a path of A-Z a-z 0-9 / . _ - and {roomId}"));
             }
         }
-        let anonymous_room_control = allow_or_deny(&get, "ANONYMOUS_ROOM_CONTROL")?;
-        let anonymous_agent_tokens = allow_or_deny(&get, "ANONYMOUS_AGENT_TOKENS")?;
         let agent_max = seconds(&get, "AGENT_TOKEN_MAX_TTL_SECONDS", MAX_AGENT_TTL_SECONDS)?;
         if !(MIN_TTL_SECONDS..=MAX_AGENT_TTL_SECONDS).contains(&agent_max) {
             return Err(invalid("AGENT_TOKEN_MAX_TTL_SECONDS", "must be between 60 and 3600 (an hour)"));
@@ -308,9 +405,6 @@ impl Config {
         if !(MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&anonymous_max) {
             return Err(invalid("ANONYMOUS_MAX_TTL_SECONDS", "must be between 60 and 604800 (7 days)"));
         }
-        let anonymous_custom_room_ids = allow_or_deny(&get, "ANONYMOUS_CUSTOM_ROOM_IDS")?;
-        let anonymous_hls = allow_or_deny(&get, "ANONYMOUS_HLS")?;
-        let anonymous_end_livestreams = allow_or_deny(&get, "ANONYMOUS_END_LIVESTREAMS")?;
         let rate_limit_table = get("RATE_LIMIT_TABLE");
         if let Some(name) = &rate_limit_table {
             let ok = (3..=1024).contains(&name.len())
@@ -355,45 +449,56 @@ impl Config {
             });
         }
 
+        let agents = Agents {
+            allowed: agent_list(get("AGENTS").as_deref().unwrap_or(""))?,
+            session_max_seconds: seconds(&get, "AGENT_SESSION_MAX_SECONDS", DEFAULT_AGENT_SESSION_SECONDS)?,
+        };
+        if !AGENT_SESSION_SECONDS.contains(&agents.session_max_seconds) {
+            return Err(invalid("AGENT_SESSION_MAX_SECONDS", "must be between 60 and 86400 (a day)"));
+        }
+
         Ok(Config {
             secret_source,
             api_endpoint,
-            token_default_ttl: Duration::from_secs(token_default),
-            token_max_ttl: Duration::from_secs(token_max),
-            participant_role,
-            caller_auth,
-            anonymous_permissions,
-            anonymous_default_permissions,
-            anonymous_livestreams,
-            moderator_group,
-            livestream_allowed_hosts,
             secret_refresh: Duration::from_secs(secret_refresh),
             upstream_connect_timeout,
             upstream_timeout,
-            webhook_url,
-            webhook_events,
-            webhook_public_key,
-            event_bus_name,
+            caller_auth,
+            moderator_group,
+            tokens: Tokens {
+                default_ttl: Duration::from_secs(token_default),
+                max_ttl: Duration::from_secs(token_max),
+                participant_role,
+                agent_max_ttl: Duration::from_secs(agent_max),
+            },
+            anonymous: Anonymous {
+                permissions: anonymous_permissions,
+                default_permissions: anonymous_default_permissions,
+                max_ttl: Duration::from_secs(anonymous_max),
+                opt_ins,
+            },
+            livestream_allowed_hosts,
             recording_dir_path,
-            anonymous_room_control,
-            anonymous_agent_tokens,
-            agent_token_max_ttl: Duration::from_secs(agent_max),
-            anonymous_max_ttl: Duration::from_secs(anonymous_max),
-            anonymous_custom_room_ids,
-            anonymous_hls,
-            anonymous_end_livestreams,
-            rate_limit_table,
-            rate_limits,
+            webhooks: Webhooks {
+                url: webhook_url,
+                events: webhook_events,
+                public_key: webhook_public_key,
+                event_bus_name,
+            },
+            limits: RateLimiting { table: rate_limit_table, per_action: rate_limits },
+            agents,
             allowed_origins,
             metrics_namespace,
         })
     }
+}
 
+impl Webhooks {
     /// The webhook URL for a request that arrived at `domain` (API Gateway's
     /// `requestContext.domainName`), or `None` when none is configured. A `{domainName}` URL
     /// without a usable domain is a configuration error.
-    pub fn webhook_url_for(&self, domain: Option<&str>) -> Result<Option<String>, ConfigError> {
-        let Some(url) = &self.webhook_url else { return Ok(None) };
+    pub fn url_for(&self, domain: Option<&str>) -> Result<Option<String>, ConfigError> {
+        let Some(url) = &self.url else { return Ok(None) };
         if !url.contains(DOMAIN_PLACEHOLDER) {
             return Ok(Some(url.clone()));
         }
@@ -418,10 +523,15 @@ pub enum Action {
     Stream,
     /// Starting a recording.
     Recording,
+    /// Dispatching an AI agent.
+    Agent,
+    /// Starting a realtime transcription.
+    Transcription,
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [Action::Token, Action::Room, Action::Stream, Action::Recording];
+    pub const ALL: [Action; 6] =
+        [Action::Token, Action::Room, Action::Stream, Action::Recording, Action::Agent, Action::Transcription];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -429,6 +539,8 @@ impl Action {
             Action::Room => "room",
             Action::Stream => "stream",
             Action::Recording => "recording",
+            Action::Agent => "agent",
+            Action::Transcription => "transcription",
         }
     }
 }
@@ -448,10 +560,11 @@ pub struct Limit {
 
 /// One limit per action; `None` = that action is not limited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits([Option<Limit>; 4]);
+pub struct Limits([Option<Limit>; Action::ALL.len()]);
 
 /// `RATE_LIMITS` when unset.
-pub const DEFAULT_RATE_LIMITS: &str = "token=30/60,room=10/60,stream=5/60,recording=5/60";
+pub const DEFAULT_RATE_LIMITS: &str =
+    "token=30/60,room=10/60,stream=5/60,recording=5/60,agent=5/600,transcription=5/60";
 
 impl Limits {
     /// Parses `action=count/seconds` entries (comma-separated; `action=off` lifts one limit).
@@ -460,10 +573,9 @@ impl Limits {
         let mut limits = Limits::defaults();
         for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (name, rule) = entry.split_once('=').ok_or_else(|| format!("{entry:?} is not action=count/seconds"))?;
-            let action = Action::ALL
-                .into_iter()
-                .find(|a| a.name() == name.trim())
-                .ok_or_else(|| format!("unknown action {:?}; use token, room, stream, recording", name.trim()))?;
+            let action = Action::ALL.into_iter().find(|a| a.name() == name.trim()).ok_or_else(|| {
+                format!("unknown action {:?}; use token, room, stream, recording, agent, transcription", name.trim())
+            })?;
             limits.0[action as usize] = match rule.trim() {
                 "off" => None,
                 rule => Some(parse_limit(rule).ok_or_else(|| {
@@ -477,10 +589,11 @@ impl Limits {
     }
 
     pub fn defaults() -> Limits {
-        let parsed = DEFAULT_RATE_LIMITS.split(',').map(|e| e.split_once('=').and_then(|(_, r)| parse_limit(r)));
-        let mut limits = [None; 4];
-        for (slot, limit) in limits.iter_mut().zip(parsed) {
-            *slot = limit;
+        let mut limits = [None; Action::ALL.len()];
+        for (name, rule) in DEFAULT_RATE_LIMITS.split(',').filter_map(|e| e.split_once('=')) {
+            if let Some(action) = Action::ALL.into_iter().find(|a| a.name() == name) {
+                limits[action as usize] = parse_limit(rule);
+            }
         }
         Limits(limits)
     }
@@ -507,6 +620,32 @@ fn allow_or_deny(get: &impl Fn(&str) -> Option<String>, variable: &'static str) 
         Some("allow") => Ok(true),
         Some(_) => Err(invalid(variable, "must be deny or allow")),
     }
+}
+
+/// `AGENTS`: `agentId` or `agentId=versionId` entries, comma-separated, each id 1–128 characters
+/// from `A–Z a–z 0–9 - _ .`, no agent twice.
+fn agent_list(value: &str) -> Result<Vec<AllowedAgent>, ConfigError> {
+    let mut agents: Vec<AllowedAgent> = Vec::new();
+    for entry in split_list(value) {
+        let (id, pinned) = match entry.split_once('=') {
+            Some((id, version)) => (id.trim(), Some(version.trim())),
+            None => (entry, None),
+        };
+        let bad = |what: &str| {
+            invalid("AGENTS", &format!("{entry:?}: {what} must be 1-128 characters from A-Z a-z 0-9 - _ ."))
+        };
+        if crate::ids::RoomId::parse(id).is_err() {
+            return Err(bad("the agent id"));
+        }
+        if pinned.is_some_and(|v| crate::ids::RoomId::parse(v).is_err()) {
+            return Err(bad("the version id"));
+        }
+        if agents.iter().any(|a| a.id == id) {
+            return Err(invalid("AGENTS", &format!("{id:?} is listed twice")));
+        }
+        agents.push(AllowedAgent { id: id.to_owned(), pinned_version: pinned.map(str::to_owned) });
+    }
+    Ok(agents)
 }
 
 fn permission_list(variable: &'static str, value: &str) -> Result<Vec<Permission>, ConfigError> {
@@ -602,13 +741,13 @@ mod tests {
         let c = config(&[]).unwrap();
         assert!(matches!(c.secret_source, SecretSource::Missing(_)));
         assert_eq!(c.api_endpoint, "https://api.videosdk.live");
-        assert_eq!(c.token_default_ttl, Duration::from_secs(900));
-        assert_eq!(c.token_max_ttl, Duration::from_secs(86_400));
-        assert_eq!(c.participant_role, ParticipantRole::Rtc);
+        assert_eq!(c.tokens.default_ttl, Duration::from_secs(900));
+        assert_eq!(c.tokens.max_ttl, Duration::from_secs(86_400));
+        assert_eq!(c.tokens.participant_role, ParticipantRole::Rtc);
         assert_eq!(c.caller_auth, CallerAuth::Jwt);
-        assert_eq!(c.anonymous_permissions, vec![Permission::AllowJoin, Permission::AskJoin]);
-        assert_eq!(c.anonymous_default_permissions, vec![Permission::AllowJoin]);
-        assert!(!c.anonymous_livestreams);
+        assert_eq!(c.anonymous.permissions, vec![Permission::AllowJoin, Permission::AskJoin]);
+        assert_eq!(c.anonymous.default_permissions, vec![Permission::AllowJoin]);
+        assert!(!c.anonymous.allows(OptIn::Livestreams));
         assert_eq!(c.moderator_group, "videosdk-moderators");
         assert!(c.livestream_allowed_hosts.is_empty());
         assert_eq!(c.secret_refresh, Duration::from_secs(300));
@@ -637,12 +776,16 @@ mod tests {
     #[test]
     fn rate_limits_and_anonymous_caps() {
         let c = config(&[]).unwrap();
-        assert_eq!((c.rate_limit_table, c.rate_limits), (None, Limits::defaults()));
-        assert_eq!(c.anonymous_max_ttl, Duration::from_secs(3600));
-        assert!(!c.anonymous_custom_room_ids && !c.anonymous_hls && !c.anonymous_end_livestreams);
+        assert_eq!((c.limits.table, c.limits.per_action), (None, Limits::defaults()));
+        assert_eq!(c.anonymous.max_ttl, Duration::from_secs(3600));
+        assert!(
+            !c.anonymous.allows(OptIn::CustomRoomIds)
+                && !c.anonymous.allows(OptIn::Hls)
+                && !c.anonymous.allows(OptIn::EndLivestreams)
+        );
         let c = config(&[("RATE_LIMIT_TABLE", "videosdk-limits"), ("RATE_LIMITS", "room=2/10")]).unwrap();
-        assert_eq!(c.rate_limit_table.as_deref(), Some("videosdk-limits"));
-        assert_eq!(c.rate_limits.get(Action::Room), Some(Limit { count: 2, window_seconds: 10 }));
+        assert_eq!(c.limits.table.as_deref(), Some("videosdk-limits"));
+        assert_eq!(c.limits.per_action.get(Action::Room), Some(Limit { count: 2, window_seconds: 10 }));
     }
 
     #[test]
@@ -725,16 +868,16 @@ mod tests {
             ("VIDEOSDK_API_ENDPOINT", "http://127.0.0.1:8080/"),
         ])
         .unwrap();
-        assert_eq!(c.anonymous_permissions, vec![Permission::AskJoin]);
+        assert_eq!(c.anonymous.permissions, vec![Permission::AskJoin]);
         assert_eq!(c.livestream_allowed_hosts, vec!["a.rtmp.youtube.com", "live.twitch.tv"]);
         assert_eq!(c.api_endpoint, "http://127.0.0.1:8080");
         for local in ["http://localhost:3000", "http://127.0.0.2", "http://[::1]:9000", "HTTP://LOCALHOST"] {
             assert!(config(&[("VIDEOSDK_API_ENDPOINT", local)]).is_ok(), "{local}");
         }
         let week = config(&[("TOKEN_MAX_TTL_SECONDS", "604800")]).unwrap();
-        assert_eq!(week.token_max_ttl, Duration::from_secs(604_800));
+        assert_eq!(week.tokens.max_ttl, Duration::from_secs(604_800));
         let none = config(&[("ANONYMOUS_PERMISSIONS", "")]).unwrap();
-        assert!(none.anonymous_permissions.is_empty());
+        assert!(none.anonymous.permissions.is_empty());
     }
 
     #[test]
@@ -745,8 +888,8 @@ mod tests {
             ("ANONYMOUS_LIVESTREAMS", "allow"),
         ])
         .unwrap();
-        assert_eq!(c.anonymous_default_permissions, vec![Permission::AllowJoin, Permission::AllowMod]);
-        assert!(c.anonymous_livestreams);
+        assert_eq!(c.anonymous.default_permissions, vec![Permission::AllowJoin, Permission::AllowMod]);
+        assert!(c.anonymous.allows(OptIn::Livestreams));
     }
 
     #[test]
@@ -760,21 +903,71 @@ mod tests {
             ("RECORDING_DIR_PATH", "videosdk/{roomId}/"),
         ])
         .unwrap();
-        assert!(c.webhook_public_key.is_some(), "a PEM with literal \\n line breaks");
+        assert!(c.webhooks.public_key.is_some(), "a PEM with literal \\n line breaks");
         assert_eq!(
-            c.webhook_url_for(Some("abc.execute-api.eu-west-1.amazonaws.com")).unwrap().as_deref(),
+            c.webhooks.url_for(Some("abc.execute-api.eu-west-1.amazonaws.com")).unwrap().as_deref(),
             Some("https://abc.execute-api.eu-west-1.amazonaws.com/videosdk-webhook")
         );
         for bad in [None, Some(""), Some("evil.com/x"), Some("a b")] {
-            assert_eq!(c.webhook_url_for(bad).unwrap_err().variable, "WEBHOOK_URL", "{bad:?}");
+            assert_eq!(c.webhooks.url_for(bad).unwrap_err().variable, "WEBHOOK_URL", "{bad:?}");
         }
         let defaults = config(&[]).unwrap();
-        assert_eq!(defaults.webhook_url_for(Some("x")).unwrap(), None);
-        assert_eq!(defaults.webhook_events.len(), 11);
-        assert_eq!(defaults.agent_token_max_ttl, Duration::from_secs(3600));
-        assert!(!defaults.anonymous_room_control && !defaults.anonymous_agent_tokens);
+        assert_eq!(defaults.webhooks.url_for(Some("x")).unwrap(), None);
+        assert_eq!(defaults.webhooks.events.len(), 14);
+        for agent_event in ["agent-session-started", "agent-session-stopped", "agent-session-failed"] {
+            assert!(defaults.webhooks.events.iter().any(|e| e == agent_event), "{agent_event} subscribed by default");
+        }
+        assert_eq!(defaults.tokens.agent_max_ttl, Duration::from_secs(3600));
+        assert!(!defaults.anonymous.allows(OptIn::RoomControl) && !defaults.anonymous.allows(OptIn::AgentTokens));
         let local = config(&[("WEBHOOK_URL", "http://127.0.0.1:9000/videosdk-webhook")]).unwrap();
-        assert_eq!(local.webhook_url_for(None).unwrap().as_deref(), Some("http://127.0.0.1:9000/videosdk-webhook"));
+        assert_eq!(local.webhooks.url_for(None).unwrap().as_deref(), Some("http://127.0.0.1:9000/videosdk-webhook"));
+    }
+
+    #[test]
+    fn agents_are_listed_pinned_and_capped() {
+        let defaults = config(&[]).unwrap();
+        assert!(defaults.agents.allowed.is_empty(), "no AGENTS: every dispatch refused");
+        assert_eq!(defaults.agents.session_max_seconds, 1800);
+        assert_eq!(defaults.limits.per_action.get(Action::Agent), Some(Limit { count: 5, window_seconds: 600 }));
+        assert_eq!(defaults.limits.per_action.get(Action::Transcription), Some(Limit { count: 5, window_seconds: 60 }));
+        let c = config(&[("AGENTS", " support-bot , tutor=v-3.1 ,"), ("AGENT_SESSION_MAX_SECONDS", "600")]).unwrap();
+        assert_eq!(
+            c.agents.allowed,
+            vec![
+                AllowedAgent { id: "support-bot".into(), pinned_version: None },
+                AllowedAgent { id: "tutor".into(), pinned_version: Some("v-3.1".into()) },
+            ]
+        );
+        assert_eq!(c.agents.find("tutor").and_then(|a| a.pinned_version.as_deref()), Some("v-3.1"));
+        assert!(c.agents.find("Tutor").is_none() && c.agents.find("tut").is_none(), "ids compared whole and exactly");
+        assert_eq!(c.agents.session_max_seconds, 600);
+        for bad in ["a b", "a/b", "..", "a=", "=v1", "a=v 1", "a,a", "a=v1,a"] {
+            assert_eq!(config(&[("AGENTS", bad)]).unwrap_err().variable, "AGENTS", "{bad}");
+        }
+        for bad in ["59", "86401", "ten"] {
+            let e = config(&[("AGENT_SESSION_MAX_SECONDS", bad)]).unwrap_err();
+            assert_eq!(e.variable, "AGENT_SESSION_MAX_SECONDS", "{bad}");
+        }
+    }
+
+    #[test]
+    fn each_anonymous_opt_in_is_its_own_variable() {
+        let none = config(&[]).unwrap();
+        assert!(OptIn::ALL.iter().all(|&o| !none.anonymous.allows(o)), "every opt-in is off by default");
+        for opt_in in OptIn::ALL {
+            let c = config(&[(opt_in.variable(), "allow")]).unwrap();
+            for other in OptIn::ALL {
+                assert_eq!(
+                    c.anonymous.allows(other),
+                    other == opt_in,
+                    "{} set, {} read",
+                    opt_in.variable(),
+                    other.variable()
+                );
+            }
+            assert!(!config(&[(opt_in.variable(), "deny")]).unwrap().anonymous.allows(opt_in));
+            assert_eq!(config(&[(opt_in.variable(), "yes")]).unwrap_err().variable, opt_in.variable());
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! What the room-control endpoints (`start-recording`, `end-recording`, `list-recordings`,
-//! `end-meeting`) do first: the method, a caller allowed to control rooms, and the room.
+//! `end-meeting`, `start-transcription`, `end-transcription`) do first: the method, a caller
+//! allowed to control rooms, and the room; and the body parts they share (a summary request).
 //! Parsing and policy only; the upstream calls are in `videosdk::recordings` and
 //! `videosdk::sessions`.
 
 use lambda_http::Request;
 use lambda_http::http::Method;
+use serde_json::{Map, Value};
 
 use crate::caller::{self, Caller};
 use crate::config::Config;
@@ -40,4 +42,43 @@ pub fn take_bounded(fields: &mut Fields, name: &str, max: u64) -> Result<Option<
         }
         other => Ok(other),
     }
+}
+
+/// Longest summary prompt, in characters.
+pub const MAX_PROMPT_CHARS: usize = 2000;
+
+/// A summary request `{"enabled": bool, "prompt": "…"}` (both optional) of the object named
+/// `parent` (for messages: `transcription.summary`, `summary`).
+pub fn summary(mut fields: Fields, parent: &str) -> Result<Value, ApiError> {
+    let mut out = Map::new();
+    match fields.take("enabled") {
+        None => {}
+        Some(Value::Bool(b)) => {
+            out.insert("enabled".into(), Value::Bool(b));
+        }
+        Some(_) => {
+            let field = format!("{parent}.enabled");
+            return Err(ApiError::invalid(&field, format!("{field} must be true or false.")));
+        }
+    }
+    let field = format!("{parent}.prompt");
+    match fields.take_str("prompt").map_err(|_| ApiError::invalid(&field, format!("{field} must be a string.")))? {
+        None => {}
+        Some(p) if p.chars().count() > MAX_PROMPT_CHARS => {
+            return Err(ApiError::invalid(&field, format!("{field} may hold at most {MAX_PROMPT_CHARS} characters.")));
+        }
+        Some(p) => {
+            out.insert("prompt".into(), Value::String(p));
+        }
+    }
+    finish_nested(fields, parent)?;
+    Ok(Value::Object(out))
+}
+
+/// [`Fields::finish`] for a nested object: an unknown field is named with its parent's path.
+pub fn finish_nested(fields: Fields, parent: &str) -> Result<(), ApiError> {
+    fields.finish().map_err(|e| match e {
+        ApiError::UnknownField(name) => ApiError::UnknownField(format!("{parent}.{name}")),
+        other => other,
+    })
 }

@@ -22,6 +22,12 @@ pub enum ApiError {
     Unauthenticated(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The agent is not one the operator lists in `AGENTS`.
+    #[error("{0}")]
+    AgentNotAllowed(String),
+    /// The version named is not the one the operator pinned for the agent.
+    #[error("{0}")]
+    AgentVersionNotAllowed(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]

@@ -25,7 +25,9 @@ impl ApiError {
             ApiError::PayloadTooLarge | ApiError::WebhookTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthenticated(_) | ApiError::InvalidSignature => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::AgentNotAllowed(_) | ApiError::AgentVersionNotAllowed(_) => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::UpstreamRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -50,6 +52,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unauthenticated(_) => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::AgentNotAllowed(_) => "agent_not_allowed",
+            ApiError::AgentVersionNotAllowed(_) => "agent_version_not_allowed",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::UpstreamRejected(_) => "upstream_rejected",
@@ -133,13 +137,31 @@ pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     match result {
         Ok(response) => response,
         Err(error) => {
-            if error.status().is_server_error() {
-                tracing::warn!(code = error.code(), status = error.status().as_u16(), "request failed");
-            } else {
-                tracing::info!(code = error.code(), status = error.status().as_u16(), "request refused");
-            }
+            log_failure(&error);
             error.into_response()
         }
+    }
+}
+
+/// [`respond`] for the routes that stand in for VideoSDK's own (`/v2/…`, `/ai/v1/…`): an error
+/// body also carries a top-level `message` (the same sentence), where VideoSDK's apps read it.
+pub fn respond_as_videosdk(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    match result {
+        Ok(response) => response,
+        Err(error) => {
+            log_failure(&error);
+            let mut body = error.envelope();
+            body["message"] = Value::String(error.to_string());
+            error.response_with(body)
+        }
+    }
+}
+
+fn log_failure(error: &ApiError) {
+    if error.status().is_server_error() {
+        tracing::warn!(code = error.code(), status = error.status().as_u16(), "request failed");
+    } else {
+        tracing::info!(code = error.code(), status = error.status().as_u16(), "request refused");
     }
 }
 

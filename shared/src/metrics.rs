@@ -49,6 +49,7 @@ pub struct Record {
     rate_limited: u32,
     rate_limit_unchecked: u32,
     webhook_received: bool,
+    agents_dispatched: u32,
 }
 
 tokio::task_local! {
@@ -83,6 +84,11 @@ pub fn rate_limit_unchecked() {
 /// A webhook delivery arrived (verified or not).
 pub fn webhook_received() {
     count(|r| r.webhook_received = true);
+}
+
+/// VideoSDK accepted an agent dispatch.
+pub fn agent_dispatched() {
+    count(|r| r.agents_dispatched += 1);
 }
 
 /// Runs `invocation` with a fresh record, and returns its output with what it counted.
@@ -131,6 +137,7 @@ impl Record {
             count(self.rate_limit_unchecked > 0, "RateLimitUnchecked", self.rate_limit_unchecked.into()),
             count(self.webhook_received, "WebhooksReceived", 1),
             count(code == Some("event_bus_unavailable"), "EventBusErrors", 1),
+            count(self.agents_dispatched > 0, "AgentsDispatched", self.agents_dispatched.into()),
         ];
         // Metrics by [Function, Code].
         let coded = [
@@ -346,6 +353,16 @@ mod tests {
 
         let unchecked = counted(rate_limit_unchecked).await;
         assert_eq!(line(&unchecked, 200, None).unwrap()["RateLimitUnchecked"], 1);
+
+        let dispatched = counted(agent_dispatched).await;
+        let emf = line(&dispatched, 200, None).unwrap();
+        assert_eq!(emf["AgentsDispatched"], 1);
+        assert!(
+            emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"Name": "AgentsDispatched", "Unit": "Count"}))
+        );
     }
 
     #[tokio::test]
@@ -379,7 +396,7 @@ mod tests {
             (503, Some("event_bus_unavailable")),
         ];
         let mut checked = 0;
-        for bits in 0..32u32 {
+        for bits in 0..64u32 {
             let record = Record {
                 tokens: [u32::from(bits & 1 != 0), 0, 0],
                 upstream_latency_ms: match bits & 6 {
@@ -391,6 +408,7 @@ mod tests {
                 rate_limited: u32::from(bits & 8 != 0),
                 rate_limit_unchecked: 0,
                 webhook_received: bits & 16 != 0,
+                agents_dispatched: u32::from(bits & 32 != 0),
             };
             for (status, code) in answers {
                 let Some(emf) = line(&record, status, code) else {
@@ -418,7 +436,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert!(checked > 150, "{checked}");
+        assert!(checked > 300, "{checked}");
     }
 
     #[test]

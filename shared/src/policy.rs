@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::caller::Caller;
 use crate::claims::{Permission, Permissions};
-use crate::config::Config;
+use crate::config::{Config, OptIn};
 use crate::error::ApiError;
 use crate::ids::ParticipantId;
 
@@ -18,14 +18,14 @@ pub fn token_permissions(
 ) -> Result<Permissions, ApiError> {
     let permissions = match (requested, caller) {
         (Some(p), _) => p,
-        (None, Caller::Anonymous) => Permissions::new(config.anonymous_default_permissions.iter().copied())
+        (None, Caller::Anonymous) => Permissions::new(config.anonymous.default_permissions.iter().copied())
             .map_err(|_| ApiError::Misconfigured)?,
         (None, Caller::User { .. }) => Permissions::new([Permission::AllowJoin]).map_err(|_| ApiError::Internal)?,
     };
     for &p in permissions.as_slice() {
         match caller {
-            Caller::Anonymous if !config.anonymous_permissions.contains(&p) => {
-                let allowed: Vec<&str> = config.anonymous_permissions.iter().map(|p| p.as_str()).collect();
+            Caller::Anonymous if !config.anonymous.permissions.contains(&p) => {
+                let allowed: Vec<&str> = config.anonymous.permissions.iter().map(|p| p.as_str()).collect();
                 return Err(ApiError::Forbidden(format!(
                     "Anonymous callers may not ask for {p}; allowed: {}.",
                     if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") }
@@ -59,10 +59,10 @@ pub struct Ttls {
 pub fn token_ttls(caller: &Caller, config: &Config) -> Ttls {
     match caller {
         Caller::Anonymous => {
-            let max = config.token_max_ttl.min(config.anonymous_max_ttl);
-            Ttls { default: config.token_default_ttl.min(max), max, who: " for anonymous callers" }
+            let max = config.tokens.max_ttl.min(config.anonymous.max_ttl);
+            Ttls { default: config.tokens.default_ttl.min(max), max, who: " for anonymous callers" }
         }
-        Caller::User { .. } => Ttls { default: config.token_default_ttl, max: config.token_max_ttl, who: "" },
+        Caller::User { .. } => Ttls { default: config.tokens.default_ttl, max: config.tokens.max_ttl, who: "" },
     }
 }
 
@@ -109,7 +109,7 @@ pub fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
 /// app joins later: refused for anonymous callers (and, under `CALLER_AUTH=none`, for the
 /// bearers of participant tokens, which anyone can get) unless `ANONYMOUS_CUSTOM_ROOM_IDS=allow`.
 pub fn may_name_rooms(anonymous: bool, config: &Config) -> Result<(), ApiError> {
-    match anonymous && !config.anonymous_custom_room_ids {
+    match anonymous && !config.anonymous.allows(OptIn::CustomRoomIds) {
         false => Ok(()),
         true => Err(ApiError::Forbidden(
             "Anonymous callers may not choose the room's name (customRoomId): whoever names a room first owns it. \
@@ -137,9 +137,11 @@ pub enum StreamAction {
 /// since the host list bounds neither. Otherwise anyone could restream or publish any room.
 pub fn may_run_livestreams(caller: &Caller, config: &Config, action: StreamAction) -> Result<(), ApiError> {
     let anonymous_allowed = match action {
-        StreamAction::StartRtmp => config.anonymous_livestreams && !config.livestream_allowed_hosts.is_empty(),
-        StreamAction::StartHls => config.anonymous_hls,
-        StreamAction::End => config.anonymous_end_livestreams,
+        StreamAction::StartRtmp => {
+            config.anonymous.allows(OptIn::Livestreams) && !config.livestream_allowed_hosts.is_empty()
+        }
+        StreamAction::StartHls => config.anonymous.allows(OptIn::Hls),
+        StreamAction::End => config.anonymous.allows(OptIn::EndLivestreams),
     };
     match caller {
         Caller::Anonymous if anonymous_allowed => Ok(()),
@@ -173,9 +175,9 @@ pub fn may_run_livestreams(caller: &Caller, config: &Config, action: StreamActio
 /// signed in; anonymous callers only with `ANONYMOUS_ROOM_CONTROL=allow` (for local use).
 pub fn may_control_rooms(caller: &Caller, config: &Config) -> Result<(), ApiError> {
     match caller {
-        Caller::Anonymous if config.anonymous_room_control => Ok(()),
+        Caller::Anonymous if config.anonymous.allows(OptIn::RoomControl) => Ok(()),
         Caller::Anonymous => Err(ApiError::Forbidden(
-            "Anonymous callers may not record rooms or end meetings. Sign in as a moderator (CALLER_AUTH=jwt); \
+            "Anonymous callers may not record or transcribe rooms or end meetings. Sign in as a moderator (CALLER_AUTH=jwt); \
              for local use only, the operator can set ANONYMOUS_ROOM_CONTROL=allow."
                 .into(),
         )),

@@ -43,6 +43,18 @@ const FIELDS: &[&str] = &[
     "webhookUrl",
     "awsDirPath",
     "dirPath",
+    "agentId",
+    "versionId",
+    "versionTag",
+    "metadata",
+    "sipOptions",
+    "roomOptions",
+    "wait",
+    "language",
+    "summary",
+    "modelId",
+    "enabled",
+    "prompt",
 ];
 
 /// Text that is often almost valid: ids, permissions, URLs, dots, encodings, controls, unicode.
@@ -102,6 +114,10 @@ fn near_valid_body() -> impl Strategy<Value = Option<String>> {
         json!({"roomId": "abcd-efgh-ijkl", "config": {"mode": "audio"},
                "transcription": {"enabled": true, "summary": {"enabled": true, "prompt": "p"}}}),
         json!({"roomId": "abcd-efgh-ijkl", "deactivate": true}),
+        json!({"meetingId": "abcd-efgh-ijkl", "agentId": "tutor", "versionId": "v3", "versionTag": "v3",
+               "metadata": {"variables": {"name": "Ada"}}}),
+        json!({"meetingId": "abcd-efgh-ijkl", "agentId": "support", "versionId": "sup-v7"}),
+        json!({"roomId": "abcd-efgh-ijkl", "language": "en-US", "summary": {"enabled": true, "prompt": "p"}}),
     ];
     (prop::sample::select(templates.to_vec()), field_name(), prop::option::of(json_value())).prop_map(
         |(mut body, field, value)| {
@@ -249,6 +265,33 @@ fn check_upstream(request: &wiremock::Request, allowed_hosts: &[&str]) -> Result
             room(&id.unwrap_or_default())
         }
         ("POST", "/v2/hls/start") => keys(&["roomId", "config", "templateUrl"]).and_then(|_| body_room()),
+        // ANONYMOUS_OPTED_IN lists tutor (any version) and support (pinned to sup-v7).
+        ("POST", "/v2/agent/dispatch") => {
+            keys(&["agentId", "meetingId", "roomId", "versionId", "versionTag", "metadata", "roomOptions"])?;
+            body_room()?;
+            if body["meetingId"] != body["roomId"] {
+                return Err(format!("{path}: meetingId and roomId differ"));
+            }
+            if body["roomOptions"] != json!({"sessionTimeoutSeconds": 1800}) {
+                return Err(format!("{path}: roomOptions {}", body["roomOptions"]));
+            }
+            match body["agentId"].as_str() {
+                Some("tutor") => {}
+                Some("support") if body["versionId"] == "sup-v7" && body.get("versionTag").is_none() => {}
+                other => return Err(format!("{path}: agent {other:?} with {body}")),
+            }
+            match &body["metadata"] {
+                Value::Null => Ok(()),
+                Value::Object(m) if serde_json::to_vec(m).map(|b| b.len()).unwrap_or(usize::MAX) <= 4096 => Ok(()),
+                other => Err(format!("{path}: metadata {other}")),
+            }
+        }
+        ("GET", "/ai/v1/agents/tutor/versions") => Ok(()),
+        // No state here configures WEBHOOK_URL: it may not be sent, nor a caller's model.
+        ("POST", "/ai/v1/realtime-transcriptions/start") => {
+            keys(&["roomId", "language", "summary"]).and_then(|_| body_room())
+        }
+        ("POST", "/ai/v1/realtime-transcriptions/end") => keys(&["roomId"]).and_then(|_| body_room()),
         ("POST", "/v2/livestreams/start") => {
             keys(&["roomId", "outputs", "config", "templateUrl"]).and_then(|_| body_room())?;
             let outputs = body["outputs"].as_array().ok_or(format!("{path}: no outputs"))?;
@@ -359,6 +402,10 @@ async fn mount(fake: &FakeVideoSdk) {
         ("GET", "/v2/recordings", json!({"data": [{"id": "r", "file": {"fileUrl": "https://f/x.mp4"}}]})),
         ("POST", "/v2/sessions/end", json!("Session ended")),
         ("POST", "/v2/rooms/deactivate", json!({"disabled": true})),
+        ("POST", "/v2/agent/dispatch", json!({"message": "Agent dispatched", "data": {"success": true, "jobId": "j"}})),
+        ("GET", "/ai/v1/agents/tutor/versions", json!({"versions": [{"versionId": "v3", "config": {}}]})),
+        ("POST", "/ai/v1/realtime-transcriptions/start", json!({"id": "t-1", "status": "starting"})),
+        ("POST", "/ai/v1/realtime-transcriptions/end", json!("Transcription stopped")),
     ] {
         fake.on(method, path, wiremock::ResponseTemplate::new(200).set_body_json(answer)).await;
     }

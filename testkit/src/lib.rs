@@ -442,9 +442,13 @@ pub struct UpstreamCase {
 
 /// Anonymous callers allowed to run live streams, as an operator opts in
 /// (`ANONYMOUS_LIVESTREAMS=allow` with `LIVESTREAM_ALLOWED_HOSTS`, `ANONYMOUS_HLS=allow`,
-/// `ANONYMOUS_END_LIVESTREAMS=allow`), and to record and end meetings (`ANONYMOUS_ROOM_CONTROL=allow`).
+/// `ANONYMOUS_END_LIVESTREAMS=allow`), to record, transcribe and end meetings
+/// (`ANONYMOUS_ROOM_CONTROL=allow`) and to dispatch the agents `tutor` (any version) and `support`
+/// (pinned to `sup-v7`).
 pub const ANONYMOUS_OPTED_IN: &[(&str, &str)] = &[
     ("CALLER_AUTH", "none"),
+    ("AGENTS", "tutor,support=sup-v7"),
+    ("ANONYMOUS_AGENT_DISPATCH", "allow"),
     ("ANONYMOUS_LIVESTREAMS", "allow"),
     ("ANONYMOUS_HLS", "allow"),
     ("ANONYMOUS_END_LIVESTREAMS", "allow"),

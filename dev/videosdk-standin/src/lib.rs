@@ -8,9 +8,14 @@
 //! `POST /_standin/join {"roomId"}` starts a session in a room, as a participant joining would;
 //! `GET /_standin/webhooks` lists the webhooks it sent.
 //!
+//! It knows one AI agent, [`DEV_AGENT`], with two versions (newest first): it lists them, takes
+//! dispatches of it into a room (the agent joins: a session starts) and plays realtime
+//! transcription start and end.
+//!
 //! Like VideoSDK, it signs webhooks (RSA-SHA256, header `videosdk-signature`) and sends them to
-//! a room's `webhook.endPoint` (session started and ended, recording started and stopped) and to
-//! a recording's own `webhookUrl`, over plain HTTP (local endpoints), from a thread of their own.
+//! a room's `webhook.endPoint` (session started and ended, recording started and stopped, agent
+//! session started and stopped) and to a recording's or transcription's own `webhookUrl`, over
+//! plain HTTP (local endpoints), from a thread of their own.
 //! Its key is the committed development key in `keys/`, served at `GET /v2/public/rsa-public-key`.
 //!
 //! It serves HTTP/1.1 with the standard library alone (a thread per connection) and depends only
@@ -48,6 +53,10 @@ struct Rooms {
     /// Finished recordings, oldest first.
     recordings: Vec<Value>,
     received: Vec<Value>,
+    /// Room id → the agents dispatched into its ongoing session: `{agentId, jobId, versionId}`.
+    agents: HashMap<String, Vec<Value>>,
+    /// Room id → the running transcription's `{id, webhookUrl}`.
+    transcription: HashMap<String, Value>,
     /// Webhooks to send once the request is answered: `(url, body)`.
     outbox: Vec<(String, String)>,
 }
@@ -63,6 +72,11 @@ struct Standin {
 /// signed with it.
 pub const DEV_PRIVATE_KEY: &str = include_str!("../keys/dev-webhook-private-key.pem");
 pub const DEV_PUBLIC_KEY: &str = include_str!("../keys/dev-webhook-public-key.pem");
+
+/// The one agent the stand-in knows (`make dev` presets `AGENTS` to it), and its versions,
+/// newest first.
+pub const DEV_AGENT: &str = "dev-agent";
+pub const DEV_AGENT_VERSIONS: [&str; 2] = ["dev-agent-v2", "dev-agent-v1"];
 
 /// Starts the stand-in on `listener` (a free port on 127.0.0.1 when `None`); it serves until
 /// the returned [`Server`] is dropped.
@@ -159,6 +173,12 @@ impl Standin {
                 let id = percent_encoding::percent_decode_str(id).decode_utf8_lossy().into_owned();
                 rooms.active_hls(&id)
             }
+            ("GET", p) if let Some(id) = p.strip_prefix("/ai/v1/agents/").and_then(|r| r.strip_suffix("/versions")) => {
+                agent_versions(&percent_encoding::percent_decode_str(id).decode_utf8_lossy())
+            }
+            ("POST", "/v2/agent/dispatch") => rooms.dispatch(&body),
+            ("POST", "/ai/v1/realtime-transcriptions/start") => rooms.start_transcription(&body),
+            ("POST", "/ai/v1/realtime-transcriptions/end") => rooms.end_transcription(&body),
             _ => message(404, "Route not found"),
         }
     }
@@ -187,6 +207,27 @@ impl Standin {
             Some(_) => Err((401, "REST calls need a version 2 token with roles [\"crawler\"] or no roles".into())),
         }
     }
+}
+
+/// `GET /ai/v1/agents/{agentId}/versions`: the dev agent's versions, newest first, with the
+/// deployment details VideoSDK's objects carry (which this API must not pass on).
+fn agent_versions(agent: &str) -> Reply {
+    if agent != DEV_AGENT {
+        return message(404, "Agent not found");
+    }
+    let versions: Vec<Value> = DEV_AGENT_VERSIONS
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            json!({
+                "versionId": id, "versionTag": if i == 0 { "latest" } else { "previous" },
+                "createdAt": format!("2026-0{}-01T00:00:00.000Z", 6 - i), "status": "deployed",
+                "config": {"llm": {"provider": "standin", "apiKey": "sk-standin-agent-config"}},
+                "env": {"AGENT_SECRET": "standin-agent-env"},
+            })
+        })
+        .collect();
+    Reply::json(200, &json!({"versions": versions}))
 }
 
 impl Rooms {
@@ -387,6 +428,14 @@ impl Rooms {
         session["end"] = json!("2026-01-01T00:30:00.000Z");
         let session_id = session["id"].clone();
         self.stop_recording(&room_id);
+        self.transcription.remove(&room_id);
+        for agent in self.agents.remove(&room_id).unwrap_or_default() {
+            let mut data = agent;
+            data["meetingId"] = json!(room_id);
+            data["roomId"] = json!(room_id);
+            data["sessionId"] = session_id.clone();
+            self.notify(&room, "agent-session-stopped", data, None);
+        }
         self.rtmp_live.remove(&room_id);
         self.hls_live.remove(&room_id);
         self.notify(&room, "session-ended", json!({"meetingId": room_id, "sessionId": session_id}), None);
@@ -427,6 +476,87 @@ impl Rooms {
             }
             None => message(404, "No active HLS found for this room"),
         }
+    }
+
+    /// `POST /v2/agent/dispatch`: the dev agent (a version it has, when one is named) joins the
+    /// room, starting its session; `agent-session-started` goes to the room's webhook.
+    fn dispatch(&mut self, body: &Value) -> Reply {
+        let agent = body.get("agentId").and_then(Value::as_str).unwrap_or_default();
+        if agent.is_empty() {
+            return message(400, "Please provide agentId");
+        }
+        if agent != DEV_AGENT {
+            return message(404, "Agent not found");
+        }
+        let version = body.get("versionId").and_then(Value::as_str);
+        if version.is_some_and(|v| !DEV_AGENT_VERSIONS.contains(&v)) {
+            return message(404, "Agent version not found");
+        }
+        let Some(id) = body.get("meetingId").and_then(Value::as_str) else {
+            return message(400, "Please provide meetingId");
+        };
+        let Some(room) = self.find(id) else {
+            return message(404, "Room not found");
+        };
+        if room["disabled"] == true {
+            return message(400, "Room is deactivated");
+        }
+        let room_id = room["roomId"].as_str().unwrap_or(id).to_owned();
+        let session = self.ensure_session(&room);
+        let job_id = format!("job-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let version = version.unwrap_or(DEV_AGENT_VERSIONS[0]);
+        let agent_entry = json!({"agentId": agent, "jobId": job_id, "versionId": version});
+        self.agents.entry(room_id.clone()).or_default().push(agent_entry);
+        let data = json!({"meetingId": room_id, "roomId": room_id, "sessionId": session["id"], "agentId": agent,
+                          "jobId": job_id, "versionId": version});
+        self.notify(&room, "agent-session-started", data, None);
+        Reply::json(
+            200,
+            &json!({"message": "Agent dispatched successfully", "data": {
+                "success": true, "jobId": job_id, "status": "dispatched", "workerId": "standin-worker",
+                "roomId": room_id, "agentId": agent,
+            }}),
+        )
+    }
+
+    /// `POST /ai/v1/realtime-transcriptions/start`: needs a live session; one at a time;
+    /// `transcription-started` goes to its own `webhookUrl`.
+    fn start_transcription(&mut self, body: &Value) -> Reply {
+        let room_id = match self.live_room(body) {
+            Ok(room) => room,
+            Err(reply) => return *reply,
+        };
+        if self.ongoing_session(&room_id).is_none() {
+            return message(400, "No active session found for this room");
+        }
+        if self.transcription.contains_key(&room_id) {
+            return message(409, "Transcription is already running for this room");
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string()[..24].to_owned();
+        let webhook_url = body.get("webhookUrl").and_then(Value::as_str).map(str::to_owned);
+        self.transcription.insert(room_id.clone(), json!({"id": id, "webhookUrl": webhook_url}));
+        if let Some(url) = &webhook_url {
+            let hook = json!({"webhookType": "transcription-started", "data": {"meetingId": room_id, "id": id}});
+            self.outbox.push((url.clone(), hook.to_string()));
+        }
+        Reply::json(200, &json!({"id": id, "roomId": room_id, "status": "starting", "language": body.get("language")}))
+    }
+
+    /// `POST /ai/v1/realtime-transcriptions/end`.
+    fn end_transcription(&mut self, body: &Value) -> Reply {
+        let room_id = match self.live_room(body) {
+            Ok(room) => room,
+            Err(reply) => return *reply,
+        };
+        let Some(running) = self.transcription.remove(&room_id) else {
+            return message(400, "Transcription is not running for this room");
+        };
+        if let Some(url) = running["webhookUrl"].as_str() {
+            let hook =
+                json!({"webhookType": "transcription-stopped", "data": {"meetingId": room_id, "id": running["id"]}});
+            self.outbox.push((url.to_owned(), hook.to_string()));
+        }
+        Reply::json(200, &json!({"message": "Transcription stopped successfully"}))
     }
 
     fn start_rtmp(&mut self, body: &Value) -> Reply {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use shared::State;
 use shared::caller;
 use shared::claims::{Permission, Permissions, TokenBuilder, rfc3339_utc};
-use shared::config::{Action, CallerAuth, Config, MIN_TTL_SECONDS};
+use shared::config::{Action, CallerAuth, Config, MIN_TTL_SECONDS, OptIn};
 use shared::http::{ApiError, Fields, ok, require_method, respond};
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
@@ -25,7 +25,7 @@ async fn agent_token(state: &State, req: &Request) -> Result<Response<Body>, Api
     let mut fields = Fields::from_body(req)?;
     let room = fields.take_room_id("roomId")?;
     let permissions = fields.take("permissions").map(permissions).transpose()?.unwrap_or(Permission::AllowJoin);
-    let max = state.config.agent_token_max_ttl.as_secs();
+    let max = state.config.tokens.agent_max_ttl.as_secs();
     let ttl = match fields.take_u64("ttl")? {
         None => max,
         Some(s) if (MIN_TTL_SECONDS..=max).contains(&s) => s,
@@ -69,7 +69,7 @@ fn principal(req: &Request, config: &Config) -> Result<String, ApiError> {
              operator granted execute-api:Invoke on POST /agent-token."
                 .into(),
         )),
-        CallerAuth::None if config.anonymous_agent_tokens => Ok("anonymous".into()),
+        CallerAuth::None if config.anonymous.allows(OptIn::AgentTokens) => Ok("anonymous".into()),
         CallerAuth::None => Err(ApiError::Forbidden(
             "Agent tokens are for AWS IAM principals only; this request carries no IAM identity.".into(),
         )),

@@ -1,4 +1,4 @@
-//! `agent-token`: IAM principals only, the agent payload (no role, `version` only with a room),
+//! `agent-token`: IAM principals only, the agent payload (no role, always `version: 2`),
 //! and a lifetime of at most an hour.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -35,7 +35,8 @@ async fn iam_callers_get_the_agent_payload() {
         assert_eq!(response.status(), 200, "{caller_auth}: {body}");
         let claims = payload(body["token"].as_str().unwrap());
         let keys: Vec<&str> = claims.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["apikey", "exp", "iat", "jti", "permissions"], "no roles, no version without a room");
+        assert_eq!(keys, ["apikey", "exp", "iat", "jti", "permissions", "version"], "no roles, no roomId");
+        assert_eq!(claims["version"], 2, "version 2 without a room too, as the agents SDK mints its own");
         assert_eq!(claims["permissions"], json!(["allow_join"]));
         assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 3600, "default: the maximum");
         assert_eq!(body["expiresIn"], 3600);

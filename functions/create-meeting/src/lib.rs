@@ -11,18 +11,18 @@ use shared::caller::Caller;
 use shared::client_api::{self, ClientRoute};
 use shared::config::Action;
 use shared::config::CallerAuth;
-use shared::http::{ApiError, Fields, ok, require_method, respond};
+use shared::http::{ApiError, Fields, ok, require_method, respond, respond_as_videosdk};
 use shared::ids::{WEBHOOK_EVENT_TYPES, url_host};
 use shared::videosdk::rooms::{self, AutoCloseConfig, CreateRoom, Webhook};
 use shared::{State, caller, policy};
 
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
-    respond(match ClientRoute::of(&req) {
-        None => create_meeting(state, &req).await,
-        Some(Ok(ClientRoute::CreateRoom)) => create_room(state, &req).await,
-        Some(Ok(_)) => Err(client_api::not_served()),
-        Some(Err(e)) => Err(e),
-    })
+    match ClientRoute::of(&req) {
+        None => respond(create_meeting(state, &req).await),
+        Some(Ok(ClientRoute::CreateRoom)) => respond_as_videosdk(create_room(state, &req).await),
+        Some(Ok(_)) => respond_as_videosdk(Err(client_api::not_served())),
+        Some(Err(e)) => respond_as_videosdk(Err(e)),
+    }
 }
 
 /// `POST /v2/rooms` with a participant token: the same whitelist, VideoSDK's answer shape.
@@ -87,7 +87,7 @@ fn subscribe_operator_webhook(
     state: &State,
     req: &Request,
 ) -> Result<(), ApiError> {
-    let operator = state.config.webhook_url_for(caller::domain_name(req)).map_err(|e| {
+    let operator = state.config.webhooks.url_for(caller::domain_name(req)).map_err(|e| {
         shared::tracing::error!(variable = e.variable, cause = %e, "cannot derive the webhook URL");
         ApiError::Misconfigured
     })?;
@@ -103,7 +103,7 @@ fn subscribe_operator_webhook(
         }
     }
     if let Some(end_point) = operator {
-        body.webhook = Some(Webhook { end_point, events: Some(state.config.webhook_events.clone()) });
+        body.webhook = Some(Webhook { end_point, events: Some(state.config.webhooks.events.clone()) });
     }
     Ok(())
 }

@@ -36,6 +36,11 @@ async fn apps_create_a_room_with_the_token_from_get_token() {
             json!({"customRoomId": "standup", "geoFence": "eu001"}),
         ),
         (
+            "iOS agent starter app: its own token in the body, never forwarded",
+            create(&token).json(json!({"token": token})),
+            json!({}),
+        ),
+        (
             "through /lambda-url",
             Event::post("/lambda-url/create-meeting/v2/rooms").header("Authorization", &token),
             json!({}),

@@ -27,7 +27,7 @@ async fn get_token(state: &State, req: &Request) -> Result<Response<Body>, ApiEr
 
     let credentials = state.secrets.current().await?;
     let room_id = input.room_id.as_ref().map_or("any", RoomId::as_str).to_owned();
-    let token = TokenBuilder::participant(state.config.participant_role, permissions)
+    let token = TokenBuilder::participant(state.config.tokens.participant_role, permissions)
         .room(input.room_id)
         .participant_id(participant)
         .ttl(input.ttl)

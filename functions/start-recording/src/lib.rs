@@ -24,7 +24,7 @@ async fn start_recording(state: &State, req: &Request) -> Result<Response<Body>,
     // webhookUrl, awsDirPath and dirPath are the operator's: left over, they are unknown fields.
     fields.finish()?;
 
-    let webhook_url = state.config.webhook_url_for(caller::domain_name(req)).map_err(|e| {
+    let webhook_url = state.config.webhooks.url_for(caller::domain_name(req)).map_err(|e| {
         shared::tracing::error!(variable = e.variable, cause = %e, "cannot derive the webhook URL");
         ApiError::Misconfigured
     })?;
@@ -45,43 +45,12 @@ fn transcription(mut fields: Fields) -> Result<Value, ApiError> {
             return Err(ApiError::invalid("transcription.enabled", "transcription.enabled must be true or false."));
         }
     };
-    let summary = match fields
+    let summary = fields
         .take_object("summary")
         .map_err(|_| ApiError::invalid("transcription.summary", "transcription.summary must be a JSON object."))?
-    {
-        None => None,
-        Some(mut summary) => {
-            let enabled = match summary.take("enabled") {
-                None => None,
-                Some(Value::Bool(b)) => Some(b),
-                Some(_) => {
-                    return Err(ApiError::invalid(
-                        "transcription.summary.enabled",
-                        "transcription.summary.enabled must be true or false.",
-                    ));
-                }
-            };
-            let prompt = summary.take_str("prompt").map_err(|_| {
-                ApiError::invalid("transcription.summary.prompt", "transcription.summary.prompt must be a string.")
-            })?;
-            if prompt.as_ref().is_some_and(|p| p.chars().count() > 2000) {
-                return Err(ApiError::invalid(
-                    "transcription.summary.prompt",
-                    "transcription.summary.prompt may hold at most 2000 characters.",
-                ));
-            }
-            nested_finish(summary, "transcription.summary")?;
-            let mut out = serde_json::Map::new();
-            if let Some(e) = enabled {
-                out.insert("enabled".into(), json!(e));
-            }
-            if let Some(p) = prompt {
-                out.insert("prompt".into(), json!(p));
-            }
-            Some(Value::Object(out))
-        }
-    };
-    nested_finish(fields, "transcription")?;
+        .map(|summary| control::summary(summary, "transcription.summary"))
+        .transpose()?;
+    control::finish_nested(fields, "transcription")?;
     let mut out = serde_json::Map::new();
     if let Some(e) = enabled {
         out.insert("enabled".into(), json!(e));
@@ -90,11 +59,4 @@ fn transcription(mut fields: Fields) -> Result<Value, ApiError> {
         out.insert("summary".into(), s);
     }
     Ok(Value::Object(out))
-}
-
-fn nested_finish(fields: Fields, parent: &str) -> Result<(), ApiError> {
-    fields.finish().map_err(|e| match e {
-        ApiError::UnknownField(name) => ApiError::UnknownField(format!("{parent}.{name}")),
-        other => other,
-    })
 }

@@ -2,8 +2,9 @@
 //! (contract: `validate-meeting`). An unknown room is 404 `{"valid": false, "error": …}`.
 //!
 //! Also serves the client apps' read-only room calls, for the bearer of a participant token this
-//! API issued, in VideoSDK's answer shapes: `GET /v2/rooms/validate/{roomId}`,
-//! `GET /v2/sessions?roomId=…` and `GET /v2/hls/{roomId}/active`.
+//! API issued, in VideoSDK's answer shapes: `GET /v2/rooms/validate/{roomId}` (also `POST`, as the
+//! iOS agent starter app sends it, with its token in the body, ignored), `GET /v2/sessions?roomId=…`
+//! and `GET /v2/hls/{roomId}/active`.
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -11,7 +12,7 @@ use serde_json::json;
 
 use shared::client_api::{self, ClientRoute};
 use shared::control;
-use shared::http::{self, ApiError, Fields, ok, require_method, respond};
+use shared::http::{self, ApiError, Fields, ok, require_method, respond, respond_as_videosdk};
 use shared::ids::RoomId;
 use shared::videosdk::sessions::{self, Paging};
 use shared::videosdk::{hls, rooms};
@@ -20,7 +21,7 @@ use shared::{State, caller};
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     match ClientRoute::of(&req) {
         None => legacy(state, &req).await,
-        Some(route) => respond(match route {
+        Some(route) => respond_as_videosdk(match route {
             Ok(route) => client_call(state, &req, route).await,
             Err(e) => Err(e),
         }),
@@ -29,7 +30,11 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 
 /// A client app's call with its participant token.
 async fn client_call(state: &State, req: &Request, route: ClientRoute) -> Result<Response<Body>, ApiError> {
-    require_method(req, &[Method::GET])?;
+    let methods: &[Method] = match route {
+        ClientRoute::ValidateRoom(_) => &[Method::GET, Method::POST],
+        _ => &[Method::GET],
+    };
+    require_method(req, methods)?;
     let token = client_api::authenticate(req, &state.secrets).await?;
     let api = state.videosdk()?;
     match route {
@@ -37,6 +42,12 @@ async fn client_call(state: &State, req: &Request, route: ClientRoute) -> Result
             let room = client_api::room_id(&id)?;
             client_api::require_room(&token, &room)?;
             no_query(req)?;
+            if req.method() == Method::POST {
+                // The iOS agent starter app posts its own token in the body: ignored, never forwarded.
+                let mut body = Fields::from_body(req)?;
+                body.ignore(&["token"]);
+                body.finish()?;
+            }
             let found = rooms::validate(api, &state.secrets, &room).await?;
             Ok(ok(&json!({
                 "roomId": found.room_id,
@@ -70,7 +81,9 @@ async fn client_call(state: &State, req: &Request, route: ClientRoute) -> Result
             let active = hls::active(api, &state.secrets, &room).await?;
             Ok(ok(&json!({"code": 200, "data": active})))
         }
-        ClientRoute::CreateRoom => Err(client_api::not_served()),
+        ClientRoute::CreateRoom | ClientRoute::DispatchAgent | ClientRoute::AgentVersions(_) => {
+            Err(client_api::not_served())
+        }
     }
 }
 

@@ -47,6 +47,29 @@ async fn validate_answers_the_room_object_for_an_rtc_token() {
     }
 }
 
+/// The iOS agent starter app posts the validate call, with its token in the body too.
+#[tokio::test]
+async fn a_posted_validate_answers_as_the_get_and_ignores_the_body_token() {
+    let fake = FakeVideoSdk::start().await;
+    fake.on("GET", "/v2/rooms/validate/abcd-efgh-ijkl", room_reply()).await;
+    let state = fake.state(&[]).await;
+    let token = participant_token(|_| {});
+    for body in [json!({"token": token}), json!({})] {
+        let event = with_token(Event::post("/v2/rooms/validate/abcd-efgh-ijkl").json(body.clone()), &token);
+        let response = validate_meeting::handler(state, event.request()).await;
+        let answer = body_json(&response);
+        assert_eq!(response.status(), 200, "{body}: {answer}");
+        assert_eq!(answer["roomId"], ROOM);
+    }
+    let requests = fake.requests().await;
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request.method.as_str(), "GET");
+        assert!(request.body.is_empty(), "the client's token is never forwarded");
+        testkit::assert_crawler_token(request, testkit::SECRET);
+    }
+}
+
 #[tokio::test]
 async fn an_unknown_room_is_not_found() {
     let fake = FakeVideoSdk::start().await;
@@ -63,6 +86,7 @@ async fn an_unknown_room_is_not_found() {
     assert_eq!(response.status(), 404, "{body}");
     assert_eq!(body["error"]["code"], "not_found");
     assert!(body.get("roomId").is_none());
+    assert_eq!(body["message"], body["error"]["message"], "VideoSDK's top-level message, which the apps show");
 }
 
 #[tokio::test]
@@ -111,7 +135,14 @@ async fn bad_room_ids_and_queries_are_400_and_nothing_goes_upstream() {
             .await;
     }
     let other: Vec<(&str, Event, u16, &str)> = vec![
-        ("POST validate", Event::post("/v2/rooms/validate/abc"), 405, "method_not_allowed"),
+        ("PUT validate", Event::new("PUT", "/v2/rooms/validate/abc"), 405, "method_not_allowed"),
+        (
+            "POST validate, a field besides token",
+            Event::post("/v2/rooms/validate/abc").json(json!({"webhook": {}})),
+            400,
+            "unknown_field",
+        ),
+        ("POST sessions", Event::post("/v2/sessions").query("roomId=abc"), 405, "method_not_allowed"),
         ("another VideoSDK path", Event::get("/v2/rooms"), 404, "not_found"),
         ("empty id", Event::get("/v2/rooms/validate/"), 404, "not_found"),
         // The event's path arrives with dot segments resolved (also percent-encoded ones):

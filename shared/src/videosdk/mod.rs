@@ -4,11 +4,13 @@
 //! One module per resource (`rooms`, `livestreams`, `hls`) holds the typed requests and answers.
 //! A token sent by a client app never reaches this module.
 
+pub mod agents;
 pub mod hls;
 pub mod livestreams;
 pub mod recordings;
 pub mod rooms;
 pub mod sessions;
+pub mod transcriptions;
 pub mod webhooks;
 
 use std::sync::Arc;
