@@ -71,7 +71,7 @@ sam-build: venv
 	# --no-cached: SAM's cache hashes the whole CodeUri (the repository, target/ included: gigabytes)
 	# once per function; cargo's own target dir is the cache that matters.
 	CARGO_TARGET_DIR=$(SAM_TARGET_DIR) sam build --no-cached --parameter-overrides Architecture=$(SAM_ARCH)
-	for f in GetToken CreateMeeting ValidateMeeting CreateLivestream EndLivestream VideosdkWebhook StartRecording EndRecording ListRecordings EndMeeting AgentToken; do \
+	for f in GetToken CreateMeeting ValidateMeeting CreateLivestream EndLivestream VideosdkWebhook StartRecording EndRecording ListRecordings EndMeeting AgentToken DispatchAgent StartTranscription EndTranscription; do \
 	  test -x .aws-sam/build/$${f}Function/bootstrap || { echo "missing bootstrap for $$f"; exit 1; }; \
 	done
 
@@ -111,7 +111,8 @@ bench/node/node_modules/.package-lock.json: bench/node/package-lock.json
 # side, then the claims builder (3 million cases). `make test` runs a short version of each.
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := get-token create-meeting validate-meeting create-livestream end-livestream videosdk-webhook \
-  start-recording end-recording list-recordings end-meeting agent-token
+  start-recording end-recording list-recordings end-meeting agent-token dispatch-agent start-transcription \
+  end-transcription
 fuzz: venv
 	cargo test --workspace --locked --no-run --quiet
 	mkdir -p target/fuzz

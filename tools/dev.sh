@@ -71,16 +71,21 @@ if $standin; then
     export LIVESTREAM_ALLOWED_HOSTS=${LIVESTREAM_ALLOWED_HOSTS:-a.rtmp.youtube.com,live.twitch.tv}
     export ANONYMOUS_ROOM_CONTROL=${ANONYMOUS_ROOM_CONTROL:-allow}
     export ANONYMOUS_AGENT_TOKENS=${ANONYMOUS_AGENT_TOKENS:-allow}
+    export ANONYMOUS_AGENT_DISPATCH=${ANONYMOUS_AGENT_DISPATCH:-allow}
   fi
   # Rooms created here report to the local webhook receiver; the stand-in signs and sends the
   # webhooks, and videosdk-webhook verifies them with the stand-in's key and logs them.
   export WEBHOOK_URL=${WEBHOOK_URL:-http://127.0.0.1:$port/videosdk-webhook}
 fi
 
+# The agents apps may dispatch: the stand-in's agent unless AGENTS names yours.
+export AGENTS=${AGENTS:-dev-agent}
+
 cat >&2 <<MSG
 Serving the API at http://localhost:$port (CALLER_AUTH=$CALLER_AUTH): /get-token, /create-meeting,
   /validate-meeting/{meetingId}, /create-livestream, /end-livestream, /start-recording, /end-recording,
-  /recordings, /end-meeting, /agent-token, /videosdk-webhook and the apps' /v2/... routes;
+  /recordings, /end-meeting, /agent-token, /dispatch-agent, /start-transcription, /end-transcription,
+  /videosdk-webhook and the apps' /v2/... and /ai/v1/agents/{agentId}/versions routes (AGENTS=$AGENTS);
   also http://localhost:$port/lambda-url/<function>/. An app's AUTH_URL: http://localhost:$port
 MSG
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" &

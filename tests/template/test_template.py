@@ -26,11 +26,18 @@ ROUTES = {
     ("GET", "/recordings"): "list-recordings",
     ("POST", "/end-meeting"): "end-meeting",
     ("POST", "/agent-token"): "agent-token",
+    ("POST", "/dispatch-agent"): "dispatch-agent",
+    ("POST", "/start-transcription"): "start-transcription",
+    ("POST", "/end-transcription"): "end-transcription",
 }
 LIVESTREAM_PATHS = {"/create-livestream", "/end-livestream"}
-MODERATOR_PATHS = {"/start-recording", "/end-recording", "/recordings", "/end-meeting"}
+MODERATOR_PATHS = {"/start-recording", "/end-recording", "/recordings", "/end-meeting", "/start-transcription",
+                   "/end-transcription"}
 MODERATOR_BINARIES = {"create-livestream", "end-livestream", "start-recording", "end-recording", "list-recordings",
-                      "end-meeting"}
+                      "end-meeting", "start-transcription", "end-transcription"}
+# Signed-in callers (not only moderators): behind the authorizer in jwt and apps modes, left out
+# where nobody signs in (apps mode without an issuer).
+SIGNED_IN_PATHS = {"/dispatch-agent"}
 # Routes that never use the JWT authorizer: the signature authenticates webhooks, IAM agents.
 OPEN_PATHS = {"/videosdk-webhook", "/agent-token"}
 # The apps' VideoSDK REST calls: authenticated by the participant token, never by the authorizer.
@@ -40,6 +47,9 @@ CLIENT_ROUTES = {
     ("GET", "/v2/sessions"): "validate-meeting",
     ("GET", "/v2/sessions/"): "validate-meeting",
     ("GET", "/v2/hls/{roomId}/active"): "validate-meeting",
+    ("POST", "/v2/rooms/validate/{roomId}"): "validate-meeting",
+    ("POST", "/v2/agent/dispatch"): "dispatch-agent",
+    ("GET", "/ai/v1/agents/{agentId}/versions"): "dispatch-agent",
 }
 
 
@@ -106,7 +116,7 @@ def test_the_api_has_exactly_the_contracts_routes_on_the_right_functions(templat
     body = template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]
     found = {}
     for path, methods in body["paths"].items():
-        if path in LIVESTREAM_PATHS | MODERATOR_PATHS:
+        if path in LIVESTREAM_PATHS | MODERATOR_PATHS | SIGNED_IN_PATHS:
             # Left out in apps mode without an issuer (nobody could be a moderator).
             condition, methods, otherwise = methods["Fn::If"]
             expected = "DeployLivestreams" if path in LIVESTREAM_PATHS else "DeployModeratorRoutes"
@@ -124,7 +134,7 @@ def test_the_api_has_exactly_the_contracts_routes_on_the_right_functions(templat
                 assert op["security"] == [], f"{method} {path} must not be behind the JWT authorizer"
             elif path in OPEN_PATHS:
                 assert op["security"] == [], f"{method} {path} must not be behind the JWT authorizer"
-            elif path in LIVESTREAM_PATHS | MODERATOR_PATHS:
+            elif path in LIVESTREAM_PATHS | MODERATOR_PATHS | SIGNED_IN_PATHS:
                 # The default authorizer in jwt mode; the same authorizer in apps mode.
                 assert op["security"] == {"Fn::If": ["AppsWithIssuer", [{"VideoSdkJwt": []}],
                                                      {"Ref": "AWS::NoValue"}]}, path
@@ -161,6 +171,10 @@ def test_the_jwt_authorizer_is_the_default(template):
         if binary in MODERATOR_BINARIES:
             assert own == {"Fn::If": ["UseNone", "none", "jwt"]}, logical
             assert fn["Condition"] in ("DeployLivestreams", "DeployModeratorRoutes"), logical
+        elif binary == "dispatch-agent":
+            # /dispatch-agent is for signed-in callers; the apps' routes take a participant token.
+            assert own == {"Fn::If": ["UseNone", "none", "jwt"]}, logical
+            assert "Condition" not in fn, "the starter apps' routes are served in every mode"
         else:
             assert own is None, logical
     # A jwt deployment without an issuer is refused before anything is created.
@@ -176,7 +190,8 @@ SECRET_RESOURCE = {"Fn::If": ["CreateSecret", {"Ref": "VideoSdkSecret"},
 
 
 # The functions whose actions are counted per caller (contract: "Per-caller rate limits").
-LIMITED = {"get-token", "agent-token", "create-meeting", "create-livestream", "start-recording"}
+LIMITED = {"get-token", "agent-token", "create-meeting", "create-livestream", "start-recording", "dispatch-agent",
+           "start-transcription"}
 
 
 def effective_statements(rendered, role):
@@ -414,8 +429,10 @@ def test_the_rate_limit_table_and_its_settings(template):
     assert env["TOKEN_MAX_TTL_SECONDS"] == {"Ref": "TokenMaxTtlSeconds"}
     assert env["ANONYMOUS_MAX_TTL_SECONDS"] == {"Ref": "AnonymousMaxTtlSeconds"}
     limits = template["Parameters"]["RateLimits"]
-    assert limits["Default"] == "token=30/60,room=10/60,stream=5/60,recording=5/60"
-    for good in [limits["Default"], "token=100/1", "room=off", "token=5/60,recording=off"]:
+    assert limits["Default"] == "token=30/60,room=10/60,stream=5/60,recording=5/60,agent=5/600,transcription=5/60"
+    rust = (ROOT / "shared/src/config.rs").read_text()
+    assert "".join(re.search(r'DEFAULT_RATE_LIMITS: &str =\s*"([^"]+)"', rust).groups()) == limits["Default"]
+    for good in [limits["Default"], "token=100/1", "room=off", "token=5/60,recording=off", "agent=1/3600"]:
         assert re.fullmatch(limits["AllowedPattern"], good), good
     for bad in ["", "tokens=1/60", "token=1", "token=1/60,", "token=1/60;room=1/60"]:
         assert not re.fullmatch(limits["AllowedPattern"], bad), bad
@@ -571,3 +588,29 @@ def test_the_readme_documents_every_metric_and_alarm(template):
     assert "`<Function>ErrorsAlarm`" in section
     for metric in written_metrics():
         assert f"`{metric}`" in section, metric
+
+
+def test_agents_are_the_operator_s_and_the_starter_apps_routes_take_participant_tokens(template):
+    params = template["Parameters"]
+    agents = params["Agents"]
+    assert agents["Default"] == "", "no agent can be dispatched until the operator lists one"
+    for good in ["", "support-bot", "tutor=v3,support-bot", "a.b_c-d=ver.1"]:
+        assert re.fullmatch(agents["AllowedPattern"], good), good
+    for bad in ["a b", "a,", "=v1", "a=", "a/b", "a=v1=v2", "*"]:
+        assert not re.fullmatch(agents["AllowedPattern"], bad), bad
+    session = params["AgentSessionMaxSeconds"]
+    assert (session["Default"], session["MinValue"], session["MaxValue"]) == (1800, 60, 86400)
+    fn = template["Resources"]["DispatchAgentFunction"]
+    env = fn["Properties"]["Environment"]["Variables"]
+    assert env["AGENTS"] == {"Ref": "Agents"}
+    assert env["AGENT_SESSION_MAX_SECONDS"] == {"Ref": "AgentSessionMaxSeconds"}
+    # Only dispatch-agent knows the agents; only it may count dispatches.
+    for logical, other in functions(template).items():
+        if logical != "DispatchAgentFunction":
+            assert "AGENTS" not in other["Properties"].get("Environment", {}).get("Variables", {}), logical
+    body = template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]["paths"]
+    for path, method in [("/v2/agent/dispatch", "post"), ("/ai/v1/agents/{agentId}/versions", "get")]:
+        assert body[path][method]["security"] == [], path
+        assert "Fn::If" not in body[path], f"{path} is served in every AuthMode"
+    # The dashboard shows what dispatches cost.
+    assert "AgentsDispatched" in template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]

@@ -271,3 +271,88 @@ async fn recordings_and_sessions_send_signed_webhooks_to_the_room_s_endpoint() {
     assert_eq!(status, 200);
     assert_eq!(body["publicKey"], videosdk_standin::DEV_PUBLIC_KEY);
 }
+
+#[tokio::test]
+async fn agents_are_listed_dispatched_and_report_their_sessions_by_webhook() {
+    use shared::videosdk::agents::{self, Dispatch, RoomOptions};
+    use shared::videosdk::rooms::Webhook;
+    use shared::videosdk::sessions;
+    use shared::videosdk::transcriptions::{self, StartTranscription};
+    let (server, state) = setup(SECRET).await;
+    let api = state.videosdk().unwrap();
+    let (url, deliveries) = receiver();
+    let events = ["agent-session-started", "agent-session-stopped"].map(String::from).to_vec();
+    let body =
+        CreateRoom { webhook: Some(Webhook { end_point: url.clone(), events: Some(events) }), ..CreateRoom::default() };
+    let room = rooms::create(api, &state.secrets, &body).await.unwrap();
+    let id = RoomId::parse(&room.room_id).unwrap();
+
+    // Versions, newest first, with the deployment details the product must drop.
+    let listed = agents::versions(api, &state.secrets, videosdk_standin::DEV_AGENT).await.unwrap();
+    assert_eq!(listed["versions"][0]["versionId"], videosdk_standin::DEV_AGENT_VERSIONS[0]);
+    assert!(listed["versions"][0]["config"].is_object());
+    let read = agents::versions_of(&listed);
+    assert_eq!(read["versions"].as_array().unwrap().len(), 2);
+    assert!(!read.to_string().contains("sk-standin"));
+    assert!(matches!(agents::versions(api, &state.secrets, "other").await, Err(ApiError::NotFound(_))));
+
+    // No session yet: transcription is refused.
+    let start = StartTranscription {
+        room_id: room.room_id.clone(),
+        language: Some("en-US".into()),
+        summary: None,
+        webhook_url: Some(url.clone()),
+    };
+    assert!(matches!(transcriptions::start(api, &state.secrets, &start).await, Err(ApiError::UpstreamRejected(_))));
+
+    let dispatch = |agent: &str, version: Option<&str>| Dispatch {
+        agent_id: agent.into(),
+        meeting_id: room.room_id.clone(),
+        room_id: room.room_id.clone(),
+        version_id: version.map(str::to_owned),
+        version_tag: None,
+        metadata: None,
+        room_options: RoomOptions { session_timeout_seconds: 1800 },
+    };
+    assert!(matches!(
+        agents::dispatch(api, &state.secrets, &dispatch("other", None)).await,
+        Err(ApiError::NotFound(_))
+    ));
+    let job = agents::dispatch(api, &state.secrets, &dispatch(videosdk_standin::DEV_AGENT, Some("dev-agent-v1")))
+        .await
+        .unwrap();
+    assert!(job.as_deref().is_some_and(|j| j.starts_with("job-")), "{job:?}");
+
+    // The agent joined: a session runs, transcription starts and ends once.
+    let id_of = transcriptions::start(api, &state.secrets, &start).await.unwrap();
+    assert!(id_of.is_some());
+    assert!(matches!(transcriptions::start(api, &state.secrets, &start).await, Err(ApiError::Conflict(_))));
+    transcriptions::end(api, &state.secrets, &id).await.unwrap();
+    assert!(matches!(transcriptions::end(api, &state.secrets, &id).await, Err(ApiError::UpstreamRejected(_))));
+    sessions::end(api, &state.secrets, &id).await.unwrap();
+
+    let key = shared::signature::PublicKey::from_pem(videosdk_standin::DEV_PUBLIC_KEY).unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let (body, signature) = deliveries.recv_timeout(std::time::Duration::from_secs(10)).expect("a webhook");
+        key.verify(body.as_bytes(), Some(&signature)).expect("signed with the development key");
+        let value: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(value["data"]["meetingId"], room.room_id.as_str());
+        if value["webhookType"].as_str().unwrap().starts_with("agent-session") {
+            assert_eq!(value["data"]["agentId"], videosdk_standin::DEV_AGENT);
+            assert_eq!(value["data"]["jobId"].as_str(), job.as_deref());
+        }
+        seen.push(value["webhookType"].as_str().unwrap().to_owned());
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["agent-session-started", "agent-session-stopped", "transcription-started", "transcription-stopped"]
+    );
+    // What the product sent is on record, for tests to assert on.
+    let received: Value =
+        reqwest::get(format!("{}/_standin/requests", server.uri())).await.unwrap().json().await.unwrap();
+    let sent = received.as_array().unwrap().iter().rev().find(|r| r["path"] == "/v2/agent/dispatch").unwrap();
+    assert_eq!(sent["body"]["versionId"], "dev-agent-v1");
+    assert_eq!(sent["body"]["roomOptions"]["sessionTimeoutSeconds"], 1800);
+}

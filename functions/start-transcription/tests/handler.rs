@@ -24,9 +24,12 @@ fn started() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({"id": "tr-1", "status": "starting", "roomId": "abcd-efgh-ijkl"}))
 }
 
+/// A case: name, configuration, the event, and the body VideoSDK must receive.
+type Forwarded<'a> = (&'a str, Vec<(&'a str, &'a str)>, Event, Value);
+
 #[tokio::test]
 async fn starts_with_the_caller_s_language_and_prompt_and_the_operator_s_webhook() {
-    let cases: Vec<(&str, Vec<(&str, &str)>, Event, Value)> = vec![
+    let cases: Vec<Forwarded> = vec![
         (
             "operator webhook, language and summary",
             vec![("WEBHOOK_URL", "https://hooks.operator.example.com/videosdk-webhook")],
