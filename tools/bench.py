@@ -183,6 +183,16 @@ def standin_call_ms(port, token):
     return elapsed
 
 
+def standin_room(port, token):
+    """A room in the stand-in, for the dispatch variant to dispatch its agent into."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", "/v2/rooms", body=b'{"customRoomId": "bench-agent-room"}',
+                 headers={"Authorization": token, "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    assert resp.status == 200, resp.status
+    return json.loads(resp.read())["roomId"]
+
+
 def ddb_roundtrip(endpoint, runs):
     """Median of `runs` warm UpdateItem round trips to moto's DynamoDB (bench/probes ddb-roundtrip)."""
     env = {**os.environ, **SM_ENV, "AWS_ENDPOINT_URL": endpoint}
@@ -298,7 +308,8 @@ def criterion_median_us(name):
 
 def run(smoke, skip_dev=False):
     n = SMOKE if smoke else FULL
-    needed = [bootstrap("get-token"), bootstrap("create-meeting"), bootstrap("videosdk-webhook"), FLOOR, SM_ROUNDTRIP,
+    needed = [bootstrap("get-token"), bootstrap("create-meeting"), bootstrap("videosdk-webhook"),
+              bootstrap("dispatch-agent"), FLOOR, SM_ROUNDTRIP,
               INIT_STEPS, DDB_ROUNDTRIP, SERVED, EMF_OWN, EMF_CRATE, STANDIN, NODE_DIR / "node_modules" / "express"]
     missing = [str(p) for p in needed if not p.exists()]
     if missing:
@@ -325,6 +336,11 @@ def run(smoke, skip_dev=False):
                      {**sm, "RATE_LIMIT_TABLE": limits_table(endpoint, LIMITS_TABLE), "RATE_LIMITS": "token=1000000/86400"}),
             Emulated(procs, "create-meeting", bootstrap("create-meeting"), env_creds, body=b"{}"),
             Emulated(procs, "create-meeting (SM)", bootstrap("create-meeting"), sm, body=b"{}"),
+            # One of the operator's agents into a room of the same stand-in (/dispatch-agent).
+            Emulated(procs, "dispatch-agent", bootstrap("dispatch-agent"),
+                     {**env_creds, "AGENTS": "dev-agent", "ANONYMOUS_AGENT_DISPATCH": "allow"},
+                     body=json.dumps({"meetingId": standin_room(int(port), management_token()),
+                                      "agentId": "dev-agent"}).encode()),
             # Key pinned, EventBridge client built at INIT; every delivery is published to moto.
             Emulated(procs, "videosdk-webhook (SM)", bootstrap("videosdk-webhook"),
                      {**sm, "EVENT_BUS_NAME": webhook_bus(endpoint), "VIDEOSDK_WEBHOOK_PUBLIC_KEY": DEV_PUBLIC_KEY},
@@ -365,7 +381,7 @@ def run(smoke, skip_dev=False):
     fig["zipped_mib"] = {name: zipped_mib(bootstrap(name)) for name in
                          ("get-token", "create-meeting", "validate-meeting", "create-livestream", "end-livestream",
                           "videosdk-webhook", "start-recording", "end-recording", "list-recordings", "end-meeting",
-                          "agent-token")}
+                          "agent-token", "dispatch-agent", "start-transcription", "end-transcription")}
     fig["zipped_mib"]["floor"] = zipped_mib(FLOOR)
     if not smoke:
         fig["mint_us"] = criterion_median_us("mint_participant_token")
@@ -426,7 +442,7 @@ def report(fig, n, smoke):
           "from Secrets Manager, moto_server, during INIT; otherwise from the environment):")
     print(f"  {'':24} {'cold':>9} {'warm p50':>9} {'warm p99':>9} {'peak RSS':>10}")
     for label in ("floor", "get-token", "get-token (SM)", "get-token (SM, limits)", "create-meeting",
-                  "create-meeting (SM)", "videosdk-webhook (SM)", "videosdk-webhook (401)"):
+                  "create-meeting (SM)", "dispatch-agent", "videosdk-webhook (SM)", "videosdk-webhook (401)"):
         f = fig[label]
         extra = (f"  {f['warm_p50_ms']:6.2f} ms {f['warm_p99_ms']:6.2f} ms {f['rss_mib']:6.1f} MiB"
                  if "rss_mib" in f else "")
@@ -511,16 +527,25 @@ def report(fig, n, smoke):
          f"{lim['warm_p50_ms']:.2f} ms vs {plain['warm_p50_ms']:.2f} + {fig['ddb_roundtrip_ms']:.2f} + 0.3 = "
          f"{plain['warm_p50_ms'] + fig['ddb_roundtrip_ms'] + 0.3:.2f} ms"),
     ]
+    da, cm_warm = fig["dispatch-agent"], fig["create-meeting"]["warm_p50_ms"]
+    checks += [
+        ("dispatch-agent cold <= create-meeting cold + 0.5 ms (env secret, same stand-in)",
+         da["cold_ms"], cm + 0.5, f"{da['cold_ms']:.2f} ms vs {cm:.2f} + 0.5 ms"),
+        ("dispatch-agent warm p50 <= 1.2 x create-meeting's (same stand-in)",
+         da["warm_p50_ms"], 1.2 * cm_warm, f"{da['warm_p50_ms']:.2f} ms vs 1.2 x {cm_warm:.2f} = {1.2 * cm_warm:.2f} ms"),
+    ]
     checks += [(f"{label} peak RSS <= 10 MiB after {n['rss_invocations']:,}", fig[label]["rss_mib"], 10,
                 f"{fig[label]['rss_mib']:.2f} MiB")
-               for label in ("get-token (SM)", "get-token (SM, limits)", "create-meeting (SM)", "videosdk-webhook (SM)")]
+               for label in ("get-token (SM)", "get-token (SM, limits)", "create-meeting (SM)", "videosdk-webhook (SM)",
+                             "dispatch-agent")]
     # The per-caller limits link the DynamoDB client into the five limited functions. Its share,
     # measured here: start-recording against end-recording (alike but for the limiter).
     sizes = fig["zipped_mib"]
     limiter_mib = sizes["start-recording"] - sizes["end-recording"]
     print(f"zipped share of the DynamoDB client and limiter: {limiter_mib:+.2f} MiB (start-recording "
           f"{sizes['start-recording']:.2f} vs end-recording {sizes['end-recording']:.2f})")
-    limited = {"get-token", "agent-token", "create-meeting", "create-livestream", "start-recording"}
+    limited = {"get-token", "agent-token", "create-meeting", "create-livestream", "start-recording", "dispatch-agent",
+               "start-transcription"}
     checks += [(f"{name} zipped bootstrap <= 2.5 MiB", size, 2.5, f"{size:.2f} MiB")
                for name, size in sizes.items() if name != "floor" and name not in limited]
     checks += [(f"{name} zipped bootstrap <= 2.5 MiB + the limiter's measured share", size, 2.5 + limiter_mib,

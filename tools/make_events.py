@@ -209,8 +209,8 @@ FILES = {
         "meetingId": "abcd-efgh-ijkl", "agentId": "dev-agent"}),
     "dispatch-agent-app-forged-token.json": event("POST", "/v2/agent/dispatch", "/v2/agent/dispatch", body={
         "meetingId": "abcd-efgh-ijkl", "agentId": "dev-agent"}, extra_headers={"authorization": FORGED_TOKEN}),
-    "agent-versions-no-token.json": event("GET", "/ai/v1/agents/{agentId}/versions",
-                                          "/ai/v1/agents/dev-agent/versions", path_params={"agentId": "dev-agent"}),
+    "dispatch-agent-versions-no-token.json": event("GET", "/ai/v1/agents/{agentId}/versions",
+                                                   "/ai/v1/agents/dev-agent/versions", path_params={"agentId": "dev-agent"}),
     "start-transcription.json": event("POST", "/start-transcription", "/start-transcription", body={
         "roomId": "abcd-efgh-ijkl", "language": "en-US",
         "summary": {"enabled": True, "prompt": "List the decisions and who owns each action item."}}, claims=MOD),

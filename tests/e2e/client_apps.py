@@ -118,3 +118,107 @@ def replay_every_app(auth_url, rest_root, start_hls):
     status, _ = http("GET", f"{rest_root}/v2/rooms/validate/zzzz-zzzz-zzzz",
                      {"Authorization": get_token(auth_url), "Content-Type": "application/json"})
     assert status in (400, 404)  # VideoSDK answers 400, this API 404: both mean "invalid" to the apps
+
+
+# The AI agent starter apps (2026), each pointed here by its two edits: the token from
+# {AUTH_URL}/get-token, and this API's root instead of https://api.videosdk.live. Each returns the
+# app's decision: "agent dispatched", or the message the app would show.
+
+def agent_react(auth_url, api_root, agent_id):
+    """agent-starter-app-react `src/Api.js`: create, validate (roomId === id), the latest version,
+    then dispatch with it in both versionId and versionTag; reads data.success."""
+    token = get_token(auth_url)
+    headers = {"authorization": token, "Content-Type": "application/json"}
+    status, body = http("POST", f"{api_root}/v2/rooms", headers)
+    if not 200 <= status < 300:
+        return None, "create failed"
+    room_id = json.loads(body)["roomId"]
+    headers = {"Authorization": token, "Content-Type": "application/json"}
+    status, body = http("GET", f"{api_root}/v2/rooms/validate/{room_id}", headers)
+    if not 200 <= status < 300 or json.loads(body).get("roomId") != room_id:
+        return room_id, "invalid room"
+    status, body = http("GET", f"{api_root}/ai/v1/agents/{agent_id}/versions", headers)
+    if not 200 <= status < 300:
+        return room_id, json.loads(body).get("message")
+    version_id = ((json.loads(body).get("versions") or [{}])[0]).get("versionId")
+    dispatch = {"meetingId": room_id, "agentId": agent_id,
+                **({"versionId": version_id, "versionTag": version_id} if version_id else {})}
+    status, body = http("POST", f"{api_root}/v2/agent/dispatch", headers, json.dumps(dispatch).encode())
+    if not 200 <= status < 300:
+        return room_id, json.loads(body).get("message")
+    return room_id, "agent dispatched" if (json.loads(body).get("data") or {}).get("success") else "dispatch failed"
+
+
+def agent_react_native(auth_url, api_root, agent_id, version_tag=None):
+    """agent-starter-app-react-native `src/Api.jsx`: create, validate, dispatch with VERSION_TAG
+    when set; any 2xx is success."""
+    token = get_token(auth_url)
+    headers = {"authorization": token, "Content-Type": "application/json"}
+    status, body = http("POST", f"{api_root}/v2/rooms", headers)
+    room_id = json.loads(body)["roomId"]
+    headers = {"Authorization": token, "Content-Type": "application/json"}
+    status, body = http("GET", f"{api_root}/v2/rooms/validate/{room_id}", headers)
+    if not 200 <= status < 300 or json.loads(body).get("roomId") != room_id:
+        return room_id, "invalid room"
+    dispatch = {"meetingId": room_id, "agentId": agent_id, **({"versionTag": version_tag} if version_tag else {})}
+    status, body = http("POST", f"{api_root}/v2/agent/dispatch", headers, json.dumps(dispatch).encode())
+    return room_id, "agent dispatched" if 200 <= status < 300 else json.loads(body).get("message")
+
+
+def agent_flutter(auth_url, api_root, agent_id, version_id=None):
+    """agent-starter-app-flutter: `lib/utils/api.dart` (AUTH_URL set, AUTH_TOKEN empty;
+    VIDEOSDK_API_ENDPOINT = {root}/v2) and its meeting screen's dispatch: the first version
+    unless VERSION_ID is set, then dispatch; 200 or 201, else `message`."""
+    token = get_token(auth_url)
+    endpoint = f"{api_root}/v2"
+    status, body = http("POST", f"{endpoint}/rooms", {"Authorization": token})
+    if status != 200:
+        return None, json.loads(body).get("error")
+    room_id = json.loads(body)["roomId"]
+    status, body = http("GET", f"{endpoint}/rooms/validate/{room_id}", {"Authorization": token})
+    if status != 200:
+        return room_id, "invalid room"
+    headers = {"Authorization": token, "Content-Type": "application/json"}
+    if not version_id:
+        status, body = http("GET", f"{api_root}/ai/v1/agents/{agent_id}/versions", headers)
+        if status != 200:
+            return room_id, "Failed to fetch agent versions"
+        versions = json.loads(body).get("versions")
+        if not versions:
+            return room_id, "No versions found for agent"
+        version_id = versions[0].get("versionId")
+    dispatch = {"meetingId": room_id, "agentId": agent_id, "versionId": version_id}
+    status, body = http("POST", f"{api_root}/v2/agent/dispatch", headers, json.dumps(dispatch).encode())
+    if status in (200, 201):
+        return room_id, "agent dispatched"
+    return room_id, json.loads(body).get("message") or "Agent dispatch failed"
+
+
+def agent_ios(api_root, agent_id, version_tag=None, variables=None):
+    """agent-starter-app-ios `APIService.swift`: every URL from one base (get-token included);
+    create and validate are POSTs with the token in the body too; validate reads `meetingId`;
+    dispatch needs 200 or 201 and data.success == true, else shows `message`."""
+    status, body = http("GET", f"{api_root}/get-token", {"Content-Type": "application/json"})
+    token = json.loads(body)["token"]
+    headers = {"Authorization": token, "Content-Type": "application/json"}
+    status, body = http("POST", f"{api_root}/v2/rooms", headers, json.dumps({"token": token}).encode())
+    room_id = json.loads(body).get("roomId")
+    if not room_id:
+        return None, "Error while create meeting"
+    status, body = http("POST", f"{api_root}/v2/rooms/validate/{room_id}", headers,
+                        json.dumps({"token": token}).encode())
+    if json.loads(body).get("meetingId") != room_id:
+        return room_id, "invalid room"
+    status, body = http("GET", f"{api_root}/ai/v1/agents/{agent_id}/versions", headers)
+    if status != 200:
+        return room_id, json.loads(body).get("message") or "Failed to fetch agent versions"
+    dispatch = {"meetingId": room_id, "agentId": agent_id}
+    if version_tag:
+        dispatch["versionTag"] = version_tag
+    if variables:
+        dispatch["metadata"] = {"variables": variables}
+    status, body = http("POST", f"{api_root}/v2/agent/dispatch", headers, json.dumps(dispatch).encode())
+    answer = json.loads(body)
+    if status in (200, 201) and (answer.get("data") or {}).get("success") is True:
+        return room_id, "agent dispatched"
+    return room_id, answer.get("message") or "Agent dispatch failed. Please try again."

@@ -262,7 +262,8 @@ def start_function(processes):
 API_KEY = "e2e-api-key"
 SECRET = "e2e-secret-7f3a9c-0123456789abcdef0123"
 FUNCTIONS = ["get-token", "create-meeting", "validate-meeting", "create-livestream", "end-livestream",
-             "videosdk-webhook", "start-recording", "end-recording", "list-recordings", "end-meeting", "agent-token"]
+             "videosdk-webhook", "start-recording", "end-recording", "list-recordings", "end-meeting", "agent-token",
+             "dispatch-agent", "start-transcription", "end-transcription"]
 
 
 @pytest.fixture
@@ -302,7 +303,9 @@ def standin_requests(standin_url):
 # operator opts in for local use (and as `make dev` does).
 OPTED_IN = {"ANONYMOUS_LIVESTREAMS": "allow", "LIVESTREAM_ALLOWED_HOSTS": "a.rtmp.youtube.com,live.twitch.tv",
             "ANONYMOUS_HLS": "allow", "ANONYMOUS_END_LIVESTREAMS": "allow", "ANONYMOUS_CUSTOM_ROOM_IDS": "allow",
-            "ANONYMOUS_ROOM_CONTROL": "allow", "ANONYMOUS_AGENT_TOKENS": "allow"}
+            "ANONYMOUS_ROOM_CONTROL": "allow", "ANONYMOUS_AGENT_TOKENS": "allow", "ANONYMOUS_AGENT_DISPATCH": "allow"}
+# The agents every deployment here lists: the stand-in's, and one pinned to a version.
+AGENTS = "dev-agent,pinned-agent=pinned-v1"
 
 
 @pytest.fixture
@@ -322,6 +325,7 @@ def deployment(moto, standin, start_function):
             "VIDEOSDK_SECRET_ID": "videosdk/e2e",
             "VIDEOSDK_API_ENDPOINT": standin,
             "CALLER_AUTH": caller_auth,
+            "AGENTS": AGENTS,
             **extra,
         }
         fns = {name: start_function(name, env) for name in FUNCTIONS}

@@ -9,7 +9,7 @@ import time
 import boto3
 import jwt
 
-from conftest import REGION, ROOT, SECRET, standin_join, standin_requests, standin_webhooks
+from conftest import REGION, ROOT, SECRET, emf_records, standin_join, standin_requests, standin_webhooks
 
 
 def aws(client, endpoint):
@@ -100,6 +100,54 @@ def test_a_meeting_s_webhooks_reach_eventbridge_verified(moto, standin, start_fu
     assert "cdn.videosdk.live" not in log, "bodies are never logged"
 
 
+def test_an_agent_s_session_events_reach_eventbridge_verified(moto, standin, start_function):
+    """A starter app dispatches the operator's agent with a participant token; the stand-in signs
+    agent-session-started (and -stopped when the meeting ends) to the room's operator webhook;
+    videosdk-webhook verifies and publishes them; an SQS rule target reads them back. The
+    transcription's status goes to the operator's webhookUrl, whatever the caller wanted."""
+    endpoint, sm = moto
+    sm.create_secret(Name="videosdk/agents", SecretString=json.dumps({"apiKey": "e2e-api-key", "secret": SECRET}))
+    queue_url = bus_with_queue(endpoint, "videosdk-agents")
+    common = {"AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_SECRET_ID": "videosdk/agents", "VIDEOSDK_API_ENDPOINT": standin,
+              "CALLER_AUTH": "none", "ANONYMOUS_ROOM_CONTROL": "allow"}
+    hook = start_function("videosdk-webhook", {**common, "EVENT_BUS_NAME": "videosdk-agents"})
+    webhook_url = hook.url + "/videosdk-webhook"
+    fns = {name: start_function(name, {**common, "WEBHOOK_URL": webhook_url, "AGENTS": "dev-agent=dev-agent-v1"})
+           for name in ["get-token", "create-meeting", "dispatch-agent", "start-transcription", "end-meeting"]}
+
+    token = {"Authorization": fns["get-token"].request("GET")[2]["token"]}
+    status, _, room = fns["create-meeting"].request("POST", "/v2/rooms", headers=token)
+    assert status == 200, room
+    room_id = room["roomId"]
+    status, _, listed = fns["dispatch-agent"].request("GET", "/ai/v1/agents/dev-agent/versions", headers=token)
+    assert (status, listed) == (200, {"versions": [{"versionId": "dev-agent-v1"}]}), "pinned: no upstream call"
+    assert not [r for r in standin_requests(standin) if r["path"].startswith("/ai/v1/agents")]
+    status, _, sent = fns["dispatch-agent"].request(
+        "POST", "/v2/agent/dispatch", headers=token, body={"meetingId": room_id, "agentId": "dev-agent"})
+    assert status == 200 and sent["data"]["success"] is True, sent
+    dispatch = [r for r in standin_requests(standin) if r["path"] == "/v2/agent/dispatch"][-1]
+    assert dispatch["body"] == {"agentId": "dev-agent", "meetingId": room_id, "roomId": room_id,
+                                "versionId": "dev-agent-v1", "roomOptions": {"sessionTimeoutSeconds": 1800}}
+    status, _, started = fns["start-transcription"].request("POST", body={"roomId": room_id, "language": "en-US"})
+    assert (status, started["status"]) == (200, "starting"), started
+    transcription = [r for r in standin_requests(standin) if r["path"] == "/ai/v1/realtime-transcriptions/start"][-1]
+    assert transcription["body"] == {"roomId": room_id, "language": "en-US", "webhookUrl": webhook_url}
+    status, _, ended = fns["end-meeting"].request("POST", body={"roomId": room_id})
+    assert (status, ended["ended"]) == (200, True), ended
+
+    events = read_queue(endpoint, queue_url, 5)
+    by_type = {e["detail-type"]: e["detail"] for e in events}
+    assert {"agent-session-started", "agent-session-stopped", "transcription-started"} <= set(by_type), events
+    for kind in ["agent-session-started", "agent-session-stopped"]:
+        assert by_type[kind]["data"]["meetingId"] == room_id
+        assert by_type[kind]["data"]["agentId"] == "dev-agent"
+        assert by_type[kind]["data"]["jobId"] == sent["data"]["jobId"]
+    assert token["Authorization"] not in fns["dispatch-agent"].log()
+    # The dispatch's metric record, as CloudWatch reads it from the log.
+    records = [r for _, r in emf_records(fns["dispatch-agent"].log()) if r.get("AgentsDispatched")]
+    assert len(records) == 1 and records[0]["Function"] == "dispatch-agent", records
+
+
 def test_the_bus_refusing_is_503_and_the_key_unavailable_is_503(moto, standin, start_function):
     endpoint, sm = moto
     sm.create_secret(Name="videosdk/refuse", SecretString=json.dumps({"apiKey": "e2e-api-key", "secret": SECRET}))
@@ -128,6 +176,10 @@ def test_agent_tokens_under_the_runtime(deployment):
     token = json.loads(answer["body"])["token"]
     claims = jwt.decode(token, SECRET, algorithms=["HS256"])
     assert "roles" not in claims and claims["version"] == 2 and claims["roomId"] == "abcd-efgh-ijkl"
+    # Without a room too, as the agents SDK mints its own.
+    answer = fns["agent-token"].invoke_event({**json.loads((ROOT / "events" / "agent-token.json").read_text()),
+                                              "body": "{}"})
+    assert jwt.decode(json.loads(answer["body"])["token"], SECRET, algorithms=["HS256"])["version"] == 2
     assert claims["exp"] - claims["iat"] == 1800
     assert "assumed-role/videosdk-agent" in fns["agent-token"].log()
     assert token not in fns["agent-token"].log()

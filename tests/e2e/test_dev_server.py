@@ -50,7 +50,7 @@ def test_all_five_endpoints_answer_with_nothing_configured(dev_server):
     compiled = set(re.findall(r"Compiling (\S+) v", served))
     assert compiled <= {"create-meeting", "validate-meeting", "create-livestream", "end-livestream",
                         "videosdk-webhook", "start-recording", "end-recording", "list-recordings", "end-meeting",
-                        "agent-token"}, compiled
+                        "agent-token", "dispatch-agent", "start-transcription", "end-transcription"}, compiled
 
 
 def test_the_stand_in_runs_from_where_cargo_built_it(dev_server):
@@ -296,3 +296,98 @@ def test_hostile_events_through_make_dev_get_a_json_400(dev_server, tmp_path):
         assert json.loads(answer["body"])["error"]["code"] in ("invalid_field", "unknown_field"), answer
     assert call("POST", dev_server.base + "/get-token/", {})[0] == 200
     assert "panicked" not in dev_server.log_path.read_text(errors="replace")
+
+
+def test_each_agent_starter_app_dispatches_the_operator_s_agent_through_make_dev(dev_server):
+    """The four agent starter apps' exact sequences (room, validate, versions, dispatch) against
+    `make dev` with a token from `/get-token` (AGENTS=dev-agent, preset), what each app reads, and
+    what VideoSDK (the stand-in) received: only the listed agent, capped, never a phone call."""
+    import client_apps
+    from conftest import standin_requests
+
+    root = dev_server.base.removesuffix("/lambda-url")
+    standin = f"http://127.0.0.1:{dev_server.standin_port}"
+    before = len(standin_requests(standin))
+    rooms = {}
+    for name, replay in [
+        ("react", lambda: client_apps.agent_react(root, root, "dev-agent")),
+        ("react-native", lambda: client_apps.agent_react_native(root, root, "dev-agent")),
+        ("react-native, VERSION_TAG", lambda: client_apps.agent_react_native(root, root, "dev-agent", "dev-agent-v1")),
+        ("flutter", lambda: client_apps.agent_flutter(root, root, "dev-agent")),
+        ("flutter, VERSION_ID", lambda: client_apps.agent_flutter(root, root, "dev-agent", "dev-agent-v1")),
+        ("ios", lambda: client_apps.agent_ios(root, "dev-agent", variables={"name": "Ada"})),
+    ]:
+        room_id, decision = replay()
+        assert decision == "agent dispatched", (name, decision)
+        rooms[name] = room_id
+
+    dispatched = [r for r in standin_requests(standin)[before:] if r["path"] == "/v2/agent/dispatch"]
+    assert len(dispatched) == len(rooms)
+    for request, (name, room_id) in zip(dispatched, rooms.items()):
+        body = request["body"]
+        assert request["authorization"] == "valid crawler token", name
+        assert body["agentId"] == "dev-agent" and body["meetingId"] == body["roomId"] == room_id, (name, body)
+        assert body["roomOptions"] == {"sessionTimeoutSeconds": 1800}, (name, body)
+        assert set(body) <= {"agentId", "meetingId", "roomId", "versionId", "versionTag", "metadata", "roomOptions"}
+    assert dispatched[0]["body"]["versionId"] == "dev-agent-v2", "React: the newest version, listed first"
+    assert dispatched[2]["body"]["versionTag"] == "dev-agent-v1"
+    assert dispatched[4]["body"]["versionId"] == "dev-agent-v1"
+    assert dispatched[5]["body"]["metadata"] == {"variables": {"name": "Ada"}}
+
+    # The apps' error paths: an agent the operator does not list; the message each app shows.
+    before = len(standin_requests(standin))
+    _, shown = client_apps.agent_react(root, root, "someone-elses-agent")
+    assert "AGENTS" in shown, shown
+    _, shown = client_apps.agent_react_native(root, root, "someone-elses-agent")
+    assert "AGENTS" in shown, shown
+    assert client_apps.agent_flutter(root, root, "someone-elses-agent")[1] == "Failed to fetch agent versions"
+    _, shown = client_apps.agent_flutter(root, root, "someone-elses-agent", "v1")
+    assert "AGENTS" in shown, shown
+    _, shown = client_apps.agent_ios(root, "someone-elses-agent")
+    assert "AGENTS" in shown, shown
+    assert not [r for r in standin_requests(standin)[before:] if r["path"].startswith(("/v2/agent", "/ai/"))]
+
+
+def test_the_readme_agent_walk_through_ends_with_a_verified_agent_session_event(dev_server):
+    """README "AI agents, locally": token, room, versions, dispatch; the stand-in signs
+    `agent-session-started` to the room's webhook (the operator's, as make dev sets it), and
+    videosdk-webhook verifies and logs it; ending the meeting sends `agent-session-stopped`."""
+    import time
+
+    root = dev_server.base.removesuffix("/lambda-url")
+
+    def app_call(method, path, token, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(root + path, data=data, method=method, headers={"Authorization": token})
+        try:
+            with urllib.request.urlopen(req, timeout=300) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    token = call("GET", root + "/get-token")[1]["token"]
+    status, room = app_call("POST", "/v2/rooms", token)
+    assert status == 200, room
+    room_id = room["roomId"]
+    status, listed = app_call("GET", "/ai/v1/agents/dev-agent/versions", token)
+    assert status == 200 and [v["versionId"] for v in listed["versions"]] == ["dev-agent-v2", "dev-agent-v1"]
+    assert all(set(v) == {"versionId", "versionTag", "createdAt"} for v in listed["versions"]), listed
+    status, sent = app_call("POST", "/v2/agent/dispatch", token,
+                            {"meetingId": room_id, "agentId": "dev-agent", "versionId": "dev-agent-v2"})
+    assert status == 200 and sent["data"]["success"] is True and sent["data"]["jobId"], sent
+    status, refused = app_call("POST", "/v2/agent/dispatch", token,
+                               {"meetingId": room_id, "agentId": "dev-agent", "sipOptions": {"to": "+15550100"}})
+    assert (status, refused["error"]["code"]) == (400, "unknown_field") and refused["message"], refused
+    status, ended = call("POST", root + "/end-meeting", {"roomId": room_id})
+    assert (status, ended["ended"]) == (200, True), ended
+
+    wanted = {"agent-session-started", "agent-session-stopped"}
+    deadline = time.monotonic() + 300
+    while True:
+        log = dev_server.log_path.read_text(errors="replace")
+        verified = {t for t in wanted if re.search(rf'verified webhook.*webhook_type="{t}".*room_id="{room_id}"', log)}
+        if verified == wanted or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert verified == wanted, log[-4000:]
+    assert re.search(rf'dispatched an agent.*room_id="{room_id}".*agent_id="dev-agent"', log), log[-4000:]

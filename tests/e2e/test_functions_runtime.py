@@ -121,6 +121,22 @@ EVENT_STATUS = {
     "start-recording-caller-storage.json": {"none": 403, "opted-in": 400, "jwt": 400},
     "list-recordings.json": {"none": 403, "opted-in": 200, "jwt": 200},
     "list-recordings-not-moderator.json": {"none": 403, "opted-in": 200, "jwt": 403},
+    # AI agents (AGENTS lists dev-agent, and pinned-agent pinned to pinned-v1).
+    "dispatch-agent.json": {"none": 403, "opted-in": 200, "jwt": 200},
+    "dispatch-agent-missing-identity.json": {"none": 403, "opted-in": 200, "jwt": 401},
+    "dispatch-agent-sip.json": {"none": 403, "opted-in": 400, "jwt": 400},
+    "dispatch-agent-not-listed.json": {"none": 403, "opted-in": 403, "jwt": 403},
+    "dispatch-agent-other-version.json": {"none": 403, "opted-in": 403, "jwt": 403},
+    "dispatch-agent-app-no-token.json": {"none": 401, "opted-in": 401, "jwt": 401},
+    "dispatch-agent-app-forged-token.json": {"none": 401, "opted-in": 401, "jwt": 401},
+    "dispatch-agent-versions-no-token.json": {"none": 401, "opted-in": 401, "jwt": 401},
+    # In order, while the session lives: opted-in, the second start finds one running (409) and
+    # the second end finds none (VideoSDK's 400).
+    "start-transcription.json": {"none": 403, "opted-in": 200, "jwt": 200},
+    "start-transcription-caller-webhook.json": {"none": 403, "opted-in": 400, "jwt": 400},
+    "start-transcription-not-moderator.json": {"none": 403, "opted-in": 409, "jwt": 403},
+    "end-transcription.json": {"none": 403, "opted-in": 200, "jwt": 200},
+    "end-transcription-not-moderator.json": {"none": 403, "opted-in": 422, "jwt": 403},
     "end-meeting.json": {"none": 403, "opted-in": 200, "jwt": 200},
     # opted-in: the meeting has just been ended, so there is no session to end (VideoSDK's 400).
     "end-meeting-not-moderator.json": {"none": 403, "opted-in": 422, "jwt": 403},

@@ -23,9 +23,13 @@ ROUTE = {
     "list-recordings": "/recordings",
     "end-meeting": "/end-meeting",
     "agent-token": "/agent-token",
+    "dispatch-agent": "/dispatch-agent",
+    "start-transcription": "/start-transcription",
+    "end-transcription": "/end-transcription",
 }
 # The apps' VideoSDK REST calls, served by create-meeting and validate-meeting.
-CLIENT_PATHS = {"/v2/rooms", "/v2/rooms/validate/{roomId}", "/v2/sessions", "/v2/sessions/", "/v2/hls/{roomId}/active"}
+CLIENT_PATHS = {"/v2/rooms", "/v2/rooms/validate/{roomId}", "/v2/sessions", "/v2/sessions/", "/v2/hls/{roomId}/active",
+                "/v2/agent/dispatch", "/ai/v1/agents/{agentId}/versions"}
 
 
 def lookup(ref):
@@ -134,6 +138,34 @@ def test_real_answers_match_the_spec(deployment):
     assert req("end-meeting", "POST", body={"roomId": room_id, "deactivate": True})[0] == 200
     assert req("end-meeting", "POST", body={"roomId": room_id})[0] == 422
     assert req("end-meeting", "POST", body={"roomId": "zzzz-zzzz-zzzz"})[0] == 404
+    # AI agents in the app (AGENTS: dev-agent, and pinned-agent pinned to pinned-v1).
+    assert req("validate-meeting", "POST", f"/v2/rooms/validate/{apps_id}", "/v2/rooms/validate/{roomId}",
+               headers=token, body={"token": token["Authorization"]})[0] == 200
+    versions = "/ai/v1/agents/{agentId}/versions"
+    status, listed = req("dispatch-agent", "GET", "/ai/v1/agents/dev-agent/versions", versions, headers=token)
+    assert status == 200 and listed["versions"][0]["versionId"] == "dev-agent-v2", listed
+    assert req("dispatch-agent", "GET", "/ai/v1/agents/pinned-agent/versions", versions, headers=token)[0] == 200
+    assert req("dispatch-agent", "GET", "/ai/v1/agents/other/versions", versions, headers=token)[0] == 403
+    assert req("dispatch-agent", "GET", "/ai/v1/agents/dev-agent/versions", versions)[0] == 401
+    dispatch = {"meetingId": apps_id, "agentId": "dev-agent", "versionId": "dev-agent-v2", "versionTag": "dev-agent-v2"}
+    assert req("dispatch-agent", "POST", "/v2/agent/dispatch", "/v2/agent/dispatch", headers=token,
+               body=dispatch)[0] == 200
+    assert req("dispatch-agent", "POST", "/v2/agent/dispatch", "/v2/agent/dispatch", headers=token,
+               body={**dispatch, "sipOptions": {"to": "+15550100"}})[0] == 400
+    assert req("dispatch-agent", "POST", "/v2/agent/dispatch", "/v2/agent/dispatch", headers=token,
+               body={"meetingId": apps_id, "agentId": "pinned-agent", "versionTag": "v9"})[0] == 403
+    assert req("dispatch-agent", "POST", "/v2/agent/dispatch", "/v2/agent/dispatch", headers=token,
+               body={"meetingId": "zzzz-zzzz-zzzz", "agentId": "dev-agent"})[0] == 404
+    assert req("dispatch-agent", "GET", "/v2/agent/dispatch", "/v2/agent/dispatch", headers=token)[0] == 405
+    assert req("dispatch-agent", "POST", body={"meetingId": apps_id, "agentId": "pinned-agent"})[0] == 200
+    assert req("dispatch-agent", "POST", body={"meetingId": apps_id, "agentId": "x"})[0] == 403
+    assert req("start-transcription", "POST", body={"roomId": apps_id, "language": "en-US",
+                                                    "summary": {"enabled": True, "prompt": "Decisions"}})[0] == 200
+    assert req("start-transcription", "POST", body={"roomId": apps_id})[0] == 409
+    assert req("start-transcription", "POST", body={"roomId": apps_id, "modelId": "m"})[0] == 400
+    assert req("end-transcription", "POST", body={"roomId": apps_id})[0] == 200
+    assert req("end-transcription", "POST", body={"roomId": apps_id})[0] == 422
+
     assert req("agent-token", "POST", body={"roomId": room_id, "ttl": 600})[0] == 200
     assert req("agent-token", "POST", body={"ttl": 7200})[0] == 400
     raw = (ROOT / "events" / "videosdk-webhook.json").read_text()

@@ -158,10 +158,12 @@ def test_each_limited_function_refuses_before_anything_is_sent(moto, standin, st
     env = {"AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET,
            "CALLER_AUTH": "none", "VIDEOSDK_API_ENDPOINT": standin, "RATE_LIMIT_TABLE": TABLE,
            # token counts get-token and agent-token together: one each.
-           "RATE_LIMITS": "token=2/3600,room=1/3600,stream=1/3600,recording=1/3600", **OPTED_IN}
+           "RATE_LIMITS": "token=2/3600,room=1/3600,stream=1/3600,recording=1/3600,agent=1/3600,transcription=1/3600",
+           "AGENTS": "dev-agent", **OPTED_IN}
     wait_for_a_fresh_window(3600, 60)
     fns = {name: start_function(name, env) for name in
-           ["get-token", "agent-token", "create-meeting", "create-livestream", "start-recording", "validate-meeting"]}
+           ["get-token", "agent-token", "create-meeting", "create-livestream", "start-recording", "validate-meeting",
+            "dispatch-agent", "start-transcription"]}
     status, _, room = fns["create-meeting"].request("POST", body={})
     assert status == 200
     room_id = room["roomId"]
@@ -172,6 +174,8 @@ def test_each_limited_function_refuses_before_anything_is_sent(moto, standin, st
         "create-livestream": ("POST", {"roomId": room_id, "outputs": [
             {"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": "sk-never-logged"}]}),
         "start-recording": ("POST", {"roomId": room_id}),
+        "dispatch-agent": ("POST", {"meetingId": room_id, "agentId": "dev-agent"}),
+        "start-transcription": ("POST", {"roomId": room_id}),
     }
     for name, (method, body) in calls.items():
         status, _, answer = fns[name].request(method, body=body)
@@ -194,6 +198,14 @@ def test_each_limited_function_refuses_before_anything_is_sent(moto, standin, st
         "POST", path="/v2/rooms", body={}, headers={"Authorization": token, "Content-Type": "application/json"})
     assert (status, answer["error"]["code"]) == (429, "rate_limited"), answer
     check_spec("create-meeting", "POST", status, {k.lower(): v for k, v in headers.items()}, answer, route="/v2/rooms")
+    # The starter apps' dispatch counts as an agent dispatch: the same caller is over its limit.
+    status, headers, answer = fns["dispatch-agent"].request(
+        "POST", path="/v2/agent/dispatch", body={"meetingId": room_id, "agentId": "dev-agent"},
+        headers={"Authorization": token, "Content-Type": "application/json"})
+    assert (status, answer["error"]["code"]) == (429, "rate_limited"), answer
+    assert answer["message"], "the apps show the top-level message"
+    check_spec("dispatch-agent", "POST", status, {k.lower(): v for k, v in headers.items()}, answer,
+               route="/v2/agent/dispatch")
     # Not limited: validate-meeting builds no DynamoDB client at all.
     for _ in range(3):
         status, _, _ = fns["validate-meeting"].request("GET", path=f"/validate-meeting/{room_id}")

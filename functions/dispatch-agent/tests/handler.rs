@@ -333,7 +333,7 @@ async fn the_stored_events_answer_as_the_contract_says() {
         ("dispatch-agent-other-version.json", 403, Some("agent_version_not_allowed")),
         ("dispatch-agent-app-no-token.json", 401, Some("unauthenticated")),
         ("dispatch-agent-app-forged-token.json", 401, Some("unauthenticated")),
-        ("agent-versions-no-token.json", 401, Some("unauthenticated")),
+        ("dispatch-agent-versions-no-token.json", 401, Some("unauthenticated")),
     ] {
         let fake = FakeVideoSdk::start().await;
         fake.on("POST", "/v2/agent/dispatch", dispatched()).await;

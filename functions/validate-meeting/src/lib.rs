@@ -51,6 +51,8 @@ async fn client_call(state: &State, req: &Request, route: ClientRoute) -> Result
             let found = rooms::validate(api, &state.secrets, &room).await?;
             Ok(ok(&json!({
                 "roomId": found.room_id,
+                // The iOS agent starter app reads the room's older name.
+                "meetingId": found.room_id,
                 "customRoomId": found.custom_room_id,
                 "disabled": found.disabled,
                 "createdAt": found.created_at,

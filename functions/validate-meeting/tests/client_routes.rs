@@ -34,7 +34,8 @@ async fn validate_answers_the_room_object_for_an_rtc_token() {
         assert_eq!(response.status(), 200, "{path}: {body}");
         assert_eq!(
             body,
-            json!({"roomId": ROOM, "customRoomId": null, "disabled": false, "createdAt": "2026-11-23T11:00:00.000Z"})
+            json!({"roomId": ROOM, "meetingId": ROOM, "customRoomId": null, "disabled": false,
+                   "createdAt": "2026-11-23T11:00:00.000Z"})
         );
         assert_eq!(response.headers()["cache-control"], "no-store");
     }
@@ -60,6 +61,7 @@ async fn a_posted_validate_answers_as_the_get_and_ignores_the_body_token() {
         let answer = body_json(&response);
         assert_eq!(response.status(), 200, "{body}: {answer}");
         assert_eq!(answer["roomId"], ROOM);
+        assert_eq!(answer["meetingId"], ROOM, "the iOS app reads meetingId");
     }
     let requests = fake.requests().await;
     assert_eq!(requests.len(), 2);
