@@ -48,6 +48,10 @@ else
   # loopback, but the browser is on the same machine). Only pages from this machine may.
   export ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:*,http://127.0.0.1:*,http://[::1]:*}
   echo "Real credentials: only web pages from $ALLOWED_ORIGINS may call this server (ALLOWED_ORIGINS)." >&2
+  # A page on another name rebound to 127.0.0.1 (DNS rebinding) is same-origin and sends no
+  # Origin on a GET, but its Host is its own name: only this machine's names are served.
+  export ALLOWED_HOSTS=${ALLOWED_HOSTS:-localhost,127.0.0.1,[::1]}
+  echo "Real credentials: only requests to $ALLOWED_HOSTS are served (ALLOWED_HOSTS)." >&2
 fi
 
 echo "Building get-token$($standin && echo " and the VideoSDK stand-in") (about a minute on a fresh clone)..." >&2
@@ -73,9 +77,12 @@ if $standin; then
     export ANONYMOUS_AGENT_TOKENS=${ANONYMOUS_AGENT_TOKENS:-allow}
     export ANONYMOUS_AGENT_DISPATCH=${ANONYMOUS_AGENT_DISPATCH:-allow}
   fi
-  # Rooms created here report to the local webhook receiver; the stand-in signs and sends the
-  # webhooks, and videosdk-webhook verifies them with the stand-in's key and logs them.
-  export WEBHOOK_URL=${WEBHOOK_URL:-http://127.0.0.1:$port/videosdk-webhook}
+  # Rooms created here report to the local webhook receiver, at its keyed URL; the stand-in
+  # signs and sends the webhooks, and videosdk-webhook verifies them with the stand-in's key and
+  # logs them. The development key (the sample events carry it) is not a secret: deployments get
+  # a generated one.
+  export WEBHOOK_KEY=${WEBHOOK_KEY:-dev-webhook-key-not-secret-0123456789}
+  export WEBHOOK_URL=${WEBHOOK_URL:-http://127.0.0.1:$port/videosdk-webhook/$WEBHOOK_KEY}
 fi
 
 # The agents apps may dispatch: the stand-in's agent unless AGENTS names yours.

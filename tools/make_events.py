@@ -62,11 +62,20 @@ def signed(body_bytes):
     return base64.b64encode(out).decode()
 
 
-def webhook(body, signature):
+# The development webhook key (`make dev`'s WEBHOOK_KEY with the stand-in; obviously not a
+# deployment's, which the template generates).
+DEV_WEBHOOK_KEY = "dev-webhook-key-not-secret-0123456789"
+
+
+def webhook(body, signature, key=DEV_WEBHOOK_KEY):
     headers = {"user-agent": "VideoSDK-Webhook"}
     if signature is not None:
         headers["videosdk-signature"] = signature
-    e = event("POST", "/videosdk-webhook", "/videosdk-webhook", raw_body=body, extra_headers=headers)
+    if key is None:
+        e = event("POST", "/videosdk-webhook", "/videosdk-webhook", raw_body=body, extra_headers=headers)
+    else:
+        e = event("POST", "/videosdk-webhook/{key}", f"/videosdk-webhook/{key}", raw_body=body,
+                  extra_headers=headers, path_params={"key": key})
     del e["headers"]["origin"]
     return e
 
@@ -166,6 +175,10 @@ FILES = {
     "videosdk-webhook-forged.json": webhook(RECORDING_STOPPED.replace("abcd-efgh-ijkl", "zzzz-zzzz-zzzz"),
                                             signed(RECORDING_STOPPED.encode())),
     "videosdk-webhook-unsigned.json": webhook(RECORDING_STOPPED, None),
+    # Validly signed, but not addressed to this deployment: no key, a key differing in its last character.
+    "videosdk-webhook-no-key.json": webhook(RECORDING_STOPPED, signed(RECORDING_STOPPED.encode()), key=None),
+    "videosdk-webhook-wrong-key.json": webhook(RECORDING_STOPPED, signed(RECORDING_STOPPED.encode()),
+                                               key=DEV_WEBHOOK_KEY[:-1] + "X"),
     "start-recording.json": event("POST", "/start-recording", "/start-recording", body={
         "roomId": "abcd-efgh-ijkl", "config": {"layout": {"type": "GRID", "priority": "SPEAKER", "gridSize": 4},
                                                "theme": "DARK", "mode": "video-and-audio", "quality": "high"},

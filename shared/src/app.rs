@@ -13,7 +13,7 @@ use crate::events::EventBus;
 use crate::ratelimit::RateLimiter;
 use crate::secret::SecretStore;
 use crate::videosdk::VideoSdk;
-use crate::webhook::KeyStore;
+use crate::webhook::{KeyStore, Published};
 
 /// Everything a handler needs, built once per container.
 #[derive(Debug)]
@@ -38,6 +38,9 @@ pub struct Webhooks {
     pub bus: Option<EventBus>,
     /// The bus is configured but its client could not be built.
     pub bus_broken: bool,
+    /// `WEBHOOK_DEDUPE_TABLE`: deliveries published at most once; `None`: every verified
+    /// delivery is published (and when its client could not be built, counted as unchecked).
+    pub published: Option<Published>,
 }
 
 /// What a function talks to, so INIT builds only what it needs.
@@ -143,7 +146,17 @@ impl Webhooks {
                 }
             },
         };
-        Webhooks { keys, bus, bus_broken }
+        let published = match &config.webhooks.dedupe_table {
+            None => None,
+            Some(table) => match Published::new(table.clone(), config.webhooks.dedupe_seconds).await {
+                Ok(published) => Some(published),
+                Err(e) => {
+                    tracing::error!(cause = %e, "could not build the DynamoDB client; webhooks are published unchecked");
+                    None
+                }
+            },
+        };
+        Webhooks { keys, bus, bus_broken, published }
     }
 }
 
@@ -204,15 +217,26 @@ where
     F: Future<Output = Response<Body>>,
 {
     let deadline = req.lambda_context_ref().and_then(|ctx| crate::deadline::from_epoch_millis(ctx.deadline));
-    let origin = req.headers().get(lambda_http::http::header::ORIGIN).map(|v| v.to_str().unwrap_or("\u{fffd}"));
-    // A browser page from an origin outside ALLOWED_ORIGINS: refused before the handler runs,
-    // so nothing is minted, created or sent upstream.
-    let refused = !crate::policy::origin_allowed(&state.config.allowed_origins, origin);
+    let header =
+        |name| req.headers().get(name).map(|v: &lambda_http::http::HeaderValue| v.to_str().unwrap_or("\u{fffd}"));
+    let (origin, host) = (header(lambda_http::http::header::ORIGIN), header(lambda_http::http::header::HOST));
+    // A request to a host name outside ALLOWED_HOSTS (DNS rebinding), or from a browser page of
+    // an origin outside ALLOWED_ORIGINS: refused before the handler runs, so nothing is minted,
+    // created or sent upstream.
+    let wrong_host = !crate::policy::host_allowed(&state.config.allowed_hosts, host);
+    let refused = wrong_host || !crate::policy::origin_allowed(&state.config.allowed_origins, origin);
     // Boxed: the wrappers below (deadline, metrics) then move a pointer, not the handler's whole
     // future; in a debug build that future alone can be large enough to overflow a 2 MiB stack.
     let response = (!refused).then(|| Box::pin(handler(state, req)));
     let answered = async move {
         let Some(response) = response else {
+            if wrong_host {
+                tracing::warn!("request to a host name outside ALLOWED_HOSTS refused");
+                return ApiError::Forbidden(
+                    "This API does not answer requests to this host name (ALLOWED_HOSTS).".into(),
+                )
+                .into_response();
+            }
             tracing::warn!("request from a browser origin outside ALLOWED_ORIGINS refused");
             return ApiError::Forbidden("This API does not answer pages from this origin (ALLOWED_ORIGINS).".into())
                 .into_response();

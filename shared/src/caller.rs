@@ -77,7 +77,7 @@ pub fn rate_key(req: &Request) -> String {
         return format!("sub:{sub}");
     }
     if let Some(principal) = iam_principal(req) {
-        return format!("iam:{principal}");
+        return format!("iam:{}", without_session_name(&principal));
     }
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => match ctx.http.source_ip.as_deref().map(str::trim) {
@@ -85,6 +85,24 @@ pub fn rate_key(req: &Request) -> String {
             _ => "ip:unknown".into(),
         },
         _ => "ip:unknown".into(),
+    }
+}
+
+/// An IAM identity without the role session name, which the caller chooses when it assumes the
+/// role: `arn:aws:sts::123456789012:assumed-role/agent/i-1` counts as
+/// `arn:aws:sts::123456789012:assumed-role/agent`, and a `callerId` `AROA…:i-1` as `AROA…`. Users
+/// and other principals are kept whole.
+pub fn without_session_name(principal: &str) -> &str {
+    if let Some((account, rest)) = principal.split_once(":assumed-role/")
+        && account.starts_with("arn:")
+        && let Some((role, _session)) = rest.split_once('/')
+    {
+        return &principal[..account.len() + ":assumed-role/".len() + role.len()];
+    }
+    match principal.split_once(':') {
+        // A role's unique id (AROA…) and the session name, as callerId carries them.
+        Some((id, _session)) if id.starts_with("AROA") && !id.starts_with("arn") => id,
+        _ => principal,
     }
 }
 
@@ -159,6 +177,18 @@ mod tests {
             ("[]", vec![]),
         ] {
             assert_eq!(group_list(shape), expected, "{shape}");
+        }
+    }
+
+    #[test]
+    fn a_role_counts_as_one_caller_whatever_its_session_names() {
+        let role = "arn:aws:sts::123456789012:assumed-role/videosdk-agent";
+        for session in ["i-0abc", "worker-2", "anything/else"] {
+            assert_eq!(without_session_name(&format!("{role}/{session}")), role, "{session}");
+        }
+        assert_eq!(without_session_name("AROAEXAMPLE:i-0abc"), "AROAEXAMPLE");
+        for whole in ["arn:aws:iam::123456789012:user/ops", "AIDAEXAMPLE", "arn:aws:sts::1:assumed-role/noslash"] {
+            assert_eq!(without_session_name(whole), whole);
         }
     }
 

@@ -55,6 +55,10 @@ pub struct Config {
     /// entry that allows any port). Empty: any origin, and requests without `Origin`, always.
     /// `make dev` sets it to this machine's origins when it runs on real credentials.
     pub allowed_origins: Vec<String>,
+    /// `ALLOWED_HOSTS`: the host names (any port; lowercase, IPv6 in brackets) whose requests are
+    /// served, checked on `Host`. Empty: any host. `make dev` sets the loopback names when it runs
+    /// on real credentials (a page whose name was rebound to 127.0.0.1 sends its own name).
+    pub allowed_hosts: Vec<String>,
     /// `METRICS_NAMESPACE`: the CloudWatch namespace of the functions' EMF metrics; `None`
     /// (`off`): no metrics written.
     pub metrics_namespace: Option<String>,
@@ -150,7 +154,39 @@ pub struct Webhooks {
     pub public_key: Option<PublicKey>,
     /// `EVENT_BUS_NAME`: where verified webhooks are published; unset = logged only.
     pub event_bus_name: Option<String>,
+    /// `WEBHOOK_KEY`: the path segment deliveries must carry (`/videosdk-webhook/{key}`); unset
+    /// (local use): `/videosdk-webhook`. `Debug` never shows it.
+    pub key: Option<WebhookKey>,
+    /// `WEBHOOK_DEDUPE_TABLE`: where published deliveries are remembered (publish at most once).
+    pub dedupe_table: Option<String>,
+    /// `WEBHOOK_DEDUPE_SECONDS`: how long a published delivery is remembered.
+    pub dedupe_seconds: u64,
 }
+
+/// The per-deployment webhook key: at least 32 characters from `A–Z a–z 0–9 - _`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookKey(String);
+
+impl WebhookKey {
+    /// Whether `given` is the key, in time independent of where they differ.
+    pub fn matches(&self, given: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), given.as_bytes());
+        let mut diff = a.len() ^ b.len();
+        for (i, x) in a.iter().enumerate() {
+            diff |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
+        }
+        diff == 0
+    }
+}
+
+impl fmt::Debug for WebhookKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WebhookKey(..)")
+    }
+}
+
+/// `WEBHOOK_DEDUPE_SECONDS` when unset: 7 days.
+pub const DEFAULT_WEBHOOK_DEDUPE_SECONDS: u64 = 604_800;
 
 /// Per-caller rate limits.
 #[derive(Debug, Clone)]
@@ -387,6 +423,27 @@ impl Config {
                 return Err(invalid("EVENT_BUS_NAME", "must be an EventBridge bus name or ARN"));
             }
         }
+        let webhook_key = get("WEBHOOK_KEY")
+            .map(|key| {
+                let ok = key.len() >= 32
+                    && key.len() <= 256
+                    && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                ok.then_some(WebhookKey(key))
+                    .ok_or_else(|| invalid("WEBHOOK_KEY", "must be 32 to 256 characters from A-Z a-z 0-9 - _"))
+            })
+            .transpose()?;
+        let dedupe_table = get("WEBHOOK_DEDUPE_TABLE");
+        if let Some(name) = &dedupe_table {
+            let ok = (3..=1024).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-:".contains(&b));
+            if !ok {
+                return Err(invalid("WEBHOOK_DEDUPE_TABLE", "must be a DynamoDB table name or ARN"));
+            }
+        }
+        let dedupe_seconds = seconds(&get, "WEBHOOK_DEDUPE_SECONDS", DEFAULT_WEBHOOK_DEDUPE_SECONDS)?;
+        if !(60..=31_536_000).contains(&dedupe_seconds) {
+            return Err(invalid("WEBHOOK_DEDUPE_SECONDS", "must be between 60 and 31536000 (a year)"));
+        }
         let recording_dir_path = get("RECORDING_DIR_PATH");
         if let Some(path) = &recording_dir_path {
             let ok = path.len() <= 512
@@ -438,6 +495,10 @@ impl Config {
             None => Vec::new(),
             Some(v) => origin_list(&v)?,
         };
+        let allowed_hosts = match get("ALLOWED_HOSTS") {
+            None => Vec::new(),
+            Some(v) => host_list(&v)?,
+        };
         if participant_role == ParticipantRole::None && caller_auth == CallerAuth::None {
             return Err(ConfigError {
                 with: Some("CALLER_AUTH"),
@@ -484,10 +545,14 @@ impl Config {
                 events: webhook_events,
                 public_key: webhook_public_key,
                 event_bus_name,
+                key: webhook_key,
+                dedupe_table,
+                dedupe_seconds,
             },
             limits: RateLimiting { table: rate_limit_table, per_action: rate_limits },
             agents,
             allowed_origins,
+            allowed_hosts,
             metrics_namespace,
         })
     }
@@ -683,6 +748,28 @@ fn origin_list(value: &str) -> Result<Vec<String>, ConfigError> {
     Ok(origins)
 }
 
+/// `ALLOWED_HOSTS`: host names or IP addresses (IPv6 in brackets), without ports or wildcards.
+fn host_list(value: &str) -> Result<Vec<String>, ConfigError> {
+    let hosts: Vec<String> = split_list(value).map(str::to_ascii_lowercase).collect();
+    for host in &hosts {
+        let name = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+        let ok = match name {
+            Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+            None => host.len() <= 253 && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-".contains(&b)),
+        };
+        if !ok || host.is_empty() {
+            return Err(invalid(
+                "ALLOWED_HOSTS",
+                &format!("{host:?} is not a host name such as localhost, 127.0.0.1 or [::1] (no port, no wildcard)"),
+            ));
+        }
+    }
+    if hosts.is_empty() {
+        return Err(invalid("ALLOWED_HOSTS", "must name at least one host when set"));
+    }
+    Ok(hosts)
+}
+
 fn split_list(value: &str) -> impl Iterator<Item = &str> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
@@ -798,6 +885,10 @@ mod tests {
             (&[("PARTICIPANT_TOKEN_ROLE", "crawler")], "PARTICIPANT_TOKEN_ROLE"),
             (&[("CALLER_AUTH", "cognito")], "CALLER_AUTH"),
             (&[("ALLOWED_ORIGINS", "*")], "ALLOWED_ORIGINS"),
+            (&[("ALLOWED_HOSTS", "*")], "ALLOWED_HOSTS"),
+            (&[("ALLOWED_HOSTS", "localhost:9000")], "ALLOWED_HOSTS"),
+            (&[("ALLOWED_HOSTS", "[::1")], "ALLOWED_HOSTS"),
+            (&[("ALLOWED_HOSTS", " , ")], "ALLOWED_HOSTS"),
             (&[("METRICS_NAMESPACE", "AWS/Lambda")], "METRICS_NAMESPACE"),
             (&[("METRICS_NAMESPACE", "a\"b")], "METRICS_NAMESPACE"),
             (&[("ALLOWED_ORIGINS", "https://app.example.com/path")], "ALLOWED_ORIGINS"),
@@ -968,6 +1059,27 @@ mod tests {
             assert!(!config(&[(opt_in.variable(), "deny")]).unwrap().anonymous.allows(opt_in));
             assert_eq!(config(&[(opt_in.variable(), "yes")]).unwrap_err().variable, opt_in.variable());
         }
+    }
+
+    #[test]
+    fn the_webhook_key_is_long_compared_whole_and_never_shown() {
+        let key = "k3y-0123456789abcdefghijklmnopqrstuvwxyz";
+        let c = config(&[("WEBHOOK_KEY", key), ("WEBHOOK_DEDUPE_TABLE", "videosdk-limits")]).unwrap();
+        let held = c.webhooks.key.clone().unwrap();
+        assert!(held.matches(key));
+        let last_differs = format!("{}X", &key[..key.len() - 1]);
+        let longer = format!("{key}x");
+        for wrong in ["", &key[..key.len() - 1], &longer, &last_differs, "K3Y-0123456789abcdefghijklmnopqrstuvwxyz"] {
+            assert!(!held.matches(wrong), "{wrong}");
+        }
+        assert!(!format!("{c:?}").contains(key), "Debug shows the key");
+        assert_eq!(c.webhooks.dedupe_seconds, 604_800);
+        assert_eq!(c.webhooks.dedupe_table.as_deref(), Some("videosdk-limits"));
+        for bad in ["short".to_owned(), format!("{key}/x"), format!("{key} x")] {
+            assert_eq!(config(&[("WEBHOOK_KEY", &bad)]).unwrap_err().variable, "WEBHOOK_KEY", "{bad}");
+        }
+        assert_eq!(config(&[("WEBHOOK_DEDUPE_SECONDS", "10")]).unwrap_err().variable, "WEBHOOK_DEDUPE_SECONDS");
+        assert!(config(&[]).unwrap().webhooks.key.is_none());
     }
 
     #[test]

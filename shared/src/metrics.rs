@@ -50,6 +50,7 @@ pub struct Record {
     rate_limit_unchecked: u32,
     webhook_received: bool,
     agents_dispatched: u32,
+    webhook_dedupe_unchecked: bool,
 }
 
 tokio::task_local! {
@@ -84,6 +85,12 @@ pub fn rate_limit_unchecked() {
 /// A webhook delivery arrived (verified or not).
 pub fn webhook_received() {
     count(|r| r.webhook_received = true);
+}
+
+/// A verified webhook was published without knowing whether it had been already (the delivery
+/// record could not be reached).
+pub fn webhook_dedupe_unchecked() {
+    count(|r| r.webhook_dedupe_unchecked = true);
 }
 
 /// VideoSDK accepted an agent dispatch.
@@ -138,6 +145,7 @@ impl Record {
             count(self.webhook_received, "WebhooksReceived", 1),
             count(code == Some("event_bus_unavailable"), "EventBusErrors", 1),
             count(self.agents_dispatched > 0, "AgentsDispatched", self.agents_dispatched.into()),
+            count(self.webhook_dedupe_unchecked, "WebhookDedupeUnchecked", 1),
         ];
         // Metrics by [Function, Code].
         let coded = [
@@ -354,6 +362,9 @@ mod tests {
         let unchecked = counted(rate_limit_unchecked).await;
         assert_eq!(line(&unchecked, 200, None).unwrap()["RateLimitUnchecked"], 1);
 
+        let unchecked = counted(webhook_dedupe_unchecked).await;
+        assert_eq!(line(&unchecked, 200, None).unwrap()["WebhookDedupeUnchecked"], 1);
+
         let dispatched = counted(agent_dispatched).await;
         let emf = line(&dispatched, 200, None).unwrap();
         assert_eq!(emf["AgentsDispatched"], 1);
@@ -409,6 +420,7 @@ mod tests {
                 rate_limit_unchecked: 0,
                 webhook_received: bits & 16 != 0,
                 agents_dispatched: u32::from(bits & 32 != 0),
+                webhook_dedupe_unchecked: bits & 32 != 0,
             };
             for (status, code) in answers {
                 let Some(emf) = line(&record, status, code) else {

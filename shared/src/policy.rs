@@ -84,6 +84,27 @@ pub fn token_participant(caller: &Caller, requested: Option<ParticipantId>) -> R
     }
 }
 
+/// Whether a request whose `Host` header is `host` may be served under `ALLOWED_HOSTS`: always
+/// when the list is empty; otherwise its name (the port dropped, compared case-insensitively) must
+/// be listed, and a request without a `Host` is refused.
+pub fn host_allowed(allowed: &[String], host: Option<&str>) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let Some(host) = host.map(str::trim) else { return false };
+    // `[::1]:9000` → `[::1]`; `localhost:9000` → `localhost`; a bare IPv6 has no brackets: refused.
+    let name = match host.strip_prefix('[') {
+        Some(rest) => match rest.find(']') {
+            Some(end) if rest[end + 1..].is_empty() || rest[end + 1..].starts_with(':') => &host[..end + 2],
+            _ => return false,
+        },
+        None => host.split(':').next().unwrap_or(""),
+    };
+    let port_ok =
+        host[name.len()..].strip_prefix(':').is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    port_ok && allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
+}
+
 /// Whether a request whose `Origin` header is `origin` may be served under `ALLOWED_ORIGINS`:
 /// always when the list is empty or the request names no origin (apps, servers, curl).
 pub fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
@@ -226,6 +247,31 @@ mod tests {
             assert!(!origin_allowed(&list, Some(refused)), "{refused:?}");
         }
         assert!(origin_allowed(&[], Some("https://evil.example")), "no list: any origin");
+    }
+
+    #[test]
+    fn hosts_are_matched_by_name_whatever_the_port() {
+        let list: Vec<String> = ["localhost", "127.0.0.1", "[::1]"].map(String::from).to_vec();
+        for ok in ["localhost", "localhost:9000", "LOCALHOST:9000", "127.0.0.1:9000", "[::1]:9000", "[::1]"] {
+            assert!(host_allowed(&list, Some(ok)), "{ok:?}");
+        }
+        for refused in [
+            None,
+            Some("attacker.example:9000"),
+            Some("attacker.example"),
+            Some("localhost.attacker.example:9000"),
+            Some("127.0.0.1.nip.io:9000"),
+            Some("localhost:"),
+            Some("localhost:9000:1"),
+            Some("localhost:90a0"),
+            Some("[::1"),
+            Some("[::1]x"),
+            Some("::1"),
+            Some(""),
+        ] {
+            assert!(!host_allowed(&list, refused), "{refused:?}");
+        }
+        assert!(host_allowed(&[], Some("attacker.example")) && host_allowed(&[], None), "no list: any host");
     }
 
     fn perms(list: &[Permission]) -> Option<Permissions> {

@@ -2,7 +2,9 @@
 //! action, counted in DynamoDB (`RATE_LIMIT_TABLE`) by one conditional `UpdateItem` per request:
 //! the item of the current window is created or incremented only while its count is below the
 //! limit, so concurrent requests can never pass more than the limit (no read-modify-write).
-//! Over the limit: 429 `rate_limited` with `Retry-After`. The table unreachable or slow: the
+//! Over the limit: 429 `rate_limited` with `Retry-After`. DynamoDB throttling the caller's own
+//! item (one caller writing faster than a partition takes) is that caller hammering, not an
+//! outage: 429 with `Retry-After: 1`. The table unreachable, slow or refusing otherwise: the
 //! request goes on, after at most [`CHECK_TIMEOUT`] (or what is left of its deadline), and the
 //! failure is logged and counted.
 
@@ -53,7 +55,12 @@ impl RateLimiter {
     /// The table `table`, reached through the process's AWS SDK configuration (call during INIT).
     pub async fn new(table: String, limits: Limits) -> Result<RateLimiter, crate::net::NetError> {
         let sdk = crate::secret::aws_sdk_config().await?;
-        Ok(RateLimiter::with_client(aws_sdk_dynamodb::Client::new(&sdk), table, limits))
+        // No retries: a throttled item would be retried after a backoff longer than the whole
+        // check may take, and answered as "not checked" instead of the caller's 429.
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            .build();
+        Ok(RateLimiter::with_client(aws_sdk_dynamodb::Client::from_conf(config), table, limits))
     }
 
     pub fn with_client(client: aws_sdk_dynamodb::Client, table: String, limits: Limits) -> RateLimiter {
@@ -94,6 +101,11 @@ impl RateLimiter {
                 crate::metrics::rate_limited();
                 return Err(ApiError::CallerRateLimited { retry_after });
             }
+            Ok(Err(SdkError::ServiceError(e))) if is_throttling(e.err()) => {
+                tracing::info!(action = %action, limit = limit.count, "DynamoDB throttled this caller's counter: answered as over the limit");
+                crate::metrics::rate_limited();
+                return Err(ApiError::CallerRateLimited { retry_after: 1 });
+            }
             Ok(Err(e)) => format!("DynamoDB refused: {}", DisplayErrorContext(&e)),
             Err(_) => "DynamoDB did not answer in time".to_owned(),
         };
@@ -102,6 +114,14 @@ impl RateLimiter {
         tracing::warn!(action = %action, table = %self.table, failures, cause = %cause, "rate limit not checked; the request goes on");
         Ok(())
     }
+}
+
+/// DynamoDB's answers for an item written faster than its partition takes.
+fn is_throttling(error: &UpdateItemError) -> bool {
+    matches!(
+        error,
+        UpdateItemError::ProvisionedThroughputExceededException(_) | UpdateItemError::ThrottlingException(_)
+    )
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use rustls_pki_types::pem::PemObject;
 const MAX_SIGNATURE_CHARS: usize = 2048;
 
 /// An RSA public key (2048 to 8192 bits) that webhook signatures are checked against.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {
     spki: Vec<u8>,
 }

@@ -1,7 +1,8 @@
-//! Receiving VideoSDK's webhooks: the key they are verified with (pinned, or fetched once per
-//! container and cached), the checks in the contract's order, and the EventBridge event a
-//! verified delivery becomes. Nothing is published, and the body is never logged, unless the
-//! signature verifies.
+//! Receiving VideoSDK's webhooks: the per-deployment key in the URL, the key they are verified
+//! with (pinned, or fetched and cached, fetched again when a signature fails with an old one),
+//! the checks in the contract's order, the EventBridge event a verified delivery becomes, and
+//! the record that makes a delivery published at most once. Nothing is published, and the body
+//! is never logged, unless the signature verifies.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -10,7 +11,12 @@ use lambda_http::Request;
 use lambda_http::http::Method;
 use serde_json::{Value, json};
 
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use crate::claims::rfc3339_utc;
+use crate::config::WebhookKey;
 use crate::error::ApiError;
 use crate::events::EventBus;
 use crate::http::{body_bytes, require_method};
@@ -24,18 +30,24 @@ pub const MAX_WEBHOOK_BYTES: usize = 64 * 1024;
 pub const SIGNATURE_HEADER: &str = "videosdk-signature";
 /// How long a failed key fetch blocks the next one.
 const FETCH_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// A fetched key that fails a signature and is older than this is fetched again (VideoSDK may
+/// have rotated it), at most once per this long.
+pub const REFETCH_AFTER: Duration = Duration::from_secs(600);
 
 /// Where the webhook key comes from.
 pub enum KeyStore {
     /// `VIDEOSDK_WEBHOOK_PUBLIC_KEY`.
     Pinned(Arc<PublicKey>),
-    /// `GET /v2/public/rsa-public-key`, fetched once and kept.
-    Fetched(Mutex<Fetched>),
+    /// `GET /v2/public/rsa-public-key`, fetched once and kept (fetched again after a failed
+    /// signature when older than `refetch_after`).
+    Fetched { state: Mutex<Fetched>, refetch_after: Duration },
 }
 
 #[derive(Default)]
 pub struct Fetched {
     key: Option<Arc<PublicKey>>,
+    /// When the key in hand was fetched, or last fetched again after a failed signature.
+    fetched_at: Option<Instant>,
     last_attempt: Option<Instant>,
 }
 
@@ -43,7 +55,7 @@ impl std::fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KeyStore::Pinned(_) => f.write_str("KeyStore::Pinned"),
-            KeyStore::Fetched(_) => f.write_str("KeyStore::Fetched"),
+            KeyStore::Fetched { .. } => f.write_str("KeyStore::Fetched"),
         }
     }
 }
@@ -52,14 +64,57 @@ impl KeyStore {
     pub fn new(pinned: Option<PublicKey>) -> KeyStore {
         match pinned {
             Some(key) => KeyStore::Pinned(Arc::new(key)),
-            None => KeyStore::Fetched(Mutex::new(Fetched::default())),
+            None => KeyStore::fetched(REFETCH_AFTER),
         }
     }
 
-    fn fetched(&self) -> Option<std::sync::MutexGuard<'_, Fetched>> {
+    /// A fetched key, fetched again after a failed signature once it is `refetch_after` old
+    /// ([`REFETCH_AFTER`] in production; tests shorten it).
+    pub fn fetched(refetch_after: Duration) -> KeyStore {
+        KeyStore::Fetched { state: Mutex::new(Fetched::default()), refetch_after }
+    }
+
+    fn fetched_state(&self) -> Option<std::sync::MutexGuard<'_, Fetched>> {
         match self {
             KeyStore::Pinned(_) => None,
-            KeyStore::Fetched(m) => Some(m.lock().unwrap_or_else(|p| p.into_inner())),
+            KeyStore::Fetched { state, .. } => Some(state.lock().unwrap_or_else(|p| p.into_inner())),
+        }
+    }
+
+    /// After `used` failed to verify a signature: a newer key, when the key in hand was fetched
+    /// (never pinned), is `used`, is older than the refetch age, and no refetch happened within
+    /// that age. `None`: the failure stands.
+    pub async fn newer_than(
+        &self,
+        used: &Arc<PublicKey>,
+        api: Option<&VideoSdk>,
+        secrets: &SecretStore,
+    ) -> Option<Arc<PublicKey>> {
+        let KeyStore::Fetched { refetch_after, .. } = self else { return None };
+        {
+            let mut fetched = self.fetched_state()?;
+            let current = fetched.key.as_ref().is_some_and(|k| Arc::ptr_eq(k, used));
+            let old = fetched.fetched_at.is_some_and(|at| at.elapsed() >= *refetch_after);
+            if !current || !old {
+                return None;
+            }
+            // At most once per refetch age, whatever the outcome.
+            fetched.fetched_at = Some(Instant::now());
+        }
+        match crate::videosdk::webhooks::public_key(api?, secrets).await {
+            Ok(key) if key != **used => {
+                let key = Arc::new(key);
+                if let Some(mut fetched) = self.fetched_state() {
+                    fetched.key = Some(key.clone());
+                }
+                tracing::warn!("VideoSDK's webhook public key changed; verifying with the new one");
+                Some(key)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(code = e.code(), cause = %e, "could not fetch VideoSDK's webhook public key again");
+                None
+            }
         }
     }
 
@@ -70,7 +125,7 @@ impl KeyStore {
             return Ok(key.clone());
         }
         {
-            let mut fetched = self.fetched().ok_or(ApiError::Internal)?;
+            let mut fetched = self.fetched_state().ok_or(ApiError::Internal)?;
             if let Some(key) = &fetched.key {
                 return Ok(key.clone());
             }
@@ -83,8 +138,9 @@ impl KeyStore {
         match crate::videosdk::webhooks::public_key(api, secrets).await {
             Ok(key) => {
                 let key = Arc::new(key);
-                if let Some(mut fetched) = self.fetched() {
+                if let Some(mut fetched) = self.fetched_state() {
                     fetched.key = Some(key.clone());
+                    fetched.fetched_at = Some(Instant::now());
                 }
                 tracing::info!("fetched VideoSDK's webhook public key");
                 Ok(key)
@@ -107,6 +163,26 @@ pub struct Delivery {
     pub room_id: Option<String>,
     /// The EventBridge `Detail`.
     pub detail: Value,
+}
+
+/// With `WEBHOOK_KEY` set, the delivery's URL must end in `/videosdk-webhook/<key>` (the path
+/// parameter `key`, else the last path segment), compared in constant time: 404 otherwise,
+/// before anything else. Unset: any path.
+pub fn check_key(req: &Request, key: Option<&WebhookKey>) -> Result<(), ApiError> {
+    use lambda_http::RequestExt;
+    let Some(key) = key else { return Ok(()) };
+    let path = req.uri().path();
+    let given = req
+        .path_parameters_ref()
+        .and_then(|p| p.first("key"))
+        .map(str::to_owned)
+        .or_else(|| path.trim_end_matches('/').rsplit('/').next().map(str::to_owned))
+        .unwrap_or_default();
+    if key.matches(&given) {
+        return Ok(());
+    }
+    tracing::warn!("refused a webhook delivery without this deployment's key in its URL");
+    Err(ApiError::NotFound("No such webhook endpoint.".into()))
 }
 
 /// The checks before anything else is done: POST, the body size, and a signature header that
@@ -179,6 +255,113 @@ pub async fn publish(delivery: &Delivery, bus: Option<&EventBus>) -> Result<(), 
         Err(e) => {
             tracing::error!(cause = %e, id = %delivery.id, bus = bus.name(), "could not publish a verified webhook; answering 503");
             Err(ApiError::EventBusUnavailable)
+        }
+    }
+}
+
+/// Longest wait for the delivery record; past it, the event is published unchecked.
+pub const DEDUPE_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long a claim taken by a publish in progress holds off a repeat (a crashed publish's claim
+/// lapses after it, so VideoSDK's retry publishes the event).
+const CLAIM_SECONDS: u64 = 60;
+
+/// Remembers published deliveries (`WEBHOOK_DEDUPE_TABLE`, item `webhook#<id>`, TTL `expiresAt`),
+/// so each is published at most once while remembered.
+pub struct Published {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    seconds: u64,
+}
+
+impl std::fmt::Debug for Published {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Published").field("table", &self.table).finish_non_exhaustive()
+    }
+}
+
+/// What the record says of a verified delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Not seen: this invocation publishes it (and must record or release it).
+    New,
+    /// Already published, or being published right now.
+    Duplicate,
+    /// The table could not be asked in time: publish anyway (at least once), counted.
+    Unchecked,
+}
+
+impl Published {
+    /// The table `table`, reached through the process's AWS SDK configuration (call during INIT).
+    pub async fn new(table: String, seconds: u64) -> Result<Published, crate::net::NetError> {
+        let sdk = crate::secret::aws_sdk_config().await?;
+        Ok(Published::with_client(aws_sdk_dynamodb::Client::new(&sdk), table, seconds))
+    }
+
+    pub fn with_client(client: aws_sdk_dynamodb::Client, table: String, seconds: u64) -> Published {
+        Published { client, table, seconds }
+    }
+
+    fn key(id: &str) -> AttributeValue {
+        AttributeValue::S(format!("webhook#{id}"))
+    }
+
+    /// Claims delivery `id` with one conditional write: new unless published within the window
+    /// or claimed by a publish still in progress.
+    pub async fn claim(&self, id: &str, now: SystemTime) -> Claim {
+        let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", Published::key(id))
+            .item("expiresAt", AttributeValue::N((now + self.seconds).to_string()))
+            .item("claimUntil", AttributeValue::N((now + CLAIM_SECONDS).to_string()))
+            .condition_expression(
+                "attribute_not_exists(pk) OR expiresAt < :now OR (attribute_not_exists(publishedAt) AND claimUntil < :now)",
+            )
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send();
+        let until = crate::deadline::within(DEDUPE_TIMEOUT);
+        let cause = match tokio::time::timeout_at(until.into(), put).await {
+            Ok(Ok(_)) => return Claim::New,
+            Ok(Err(SdkError::ServiceError(e)))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                return Claim::Duplicate;
+            }
+            Ok(Err(e)) => format!("DynamoDB refused: {}", DisplayErrorContext(&e)),
+            Err(_) => "DynamoDB did not answer in time".to_owned(),
+        };
+        crate::metrics::webhook_dedupe_unchecked();
+        tracing::warn!(table = %self.table, id = %id, cause = %cause, "could not check whether the webhook was already published; publishing it (at least once)");
+        Claim::Unchecked
+    }
+
+    /// Records the claimed delivery as published (best effort: if this fails, the claim lapses
+    /// and a repeat after it is published again, at least once).
+    pub async fn published(&self, id: &str, now: SystemTime) {
+        let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", Published::key(id))
+            .update_expression("SET publishedAt = :now")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send();
+        let until = crate::deadline::within(DEDUPE_TIMEOUT);
+        if !matches!(tokio::time::timeout_at(until.into(), update).await, Ok(Ok(_))) {
+            tracing::warn!(table = %self.table, id = %id, "could not record the webhook as published");
+        }
+    }
+
+    /// Forgets a claim whose publish failed, so VideoSDK's retry publishes the event (if this
+    /// fails too, the claim lapses after a minute).
+    pub async fn release(&self, id: &str) {
+        let delete = self.client.delete_item().table_name(&self.table).key("pk", Published::key(id)).send();
+        let until = crate::deadline::within(DEDUPE_TIMEOUT);
+        if !matches!(tokio::time::timeout_at(until.into(), delete).await, Ok(Ok(_))) {
+            tracing::warn!(table = %self.table, id = %id, "could not release the claim of an unpublished webhook; it lapses in a minute");
         }
     }
 }

@@ -954,6 +954,35 @@ pub fn eventbridge_client(endpoint: &str) -> aws_sdk_eventbridge::Client {
     aws_sdk_eventbridge::Client::from_conf(config)
 }
 
+/// A DynamoDB client for a local endpoint (moto, or a [`FaultProxy`] in front of it).
+pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .http_client(shared::net::aws_http_client(Duration::from_secs(2)).expect("HTTP client"))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A table with the rate-limit table's schema (`pk` String, TTL `expiresAt`) in moto.
+pub async fn create_limits_table(client: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        )
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
+        .send()
+        .await
+        .expect("a table in moto");
+}
+
 /// The state `videosdk-webhook` builds at INIT, for `vars`, with `bus` as its event bus (an
 /// EventBridge client for a local endpoint) instead of the one `EVENT_BUS_NAME` would build.
 pub async fn webhook_state(vars: &[(&str, &str)], bus: Option<shared::events::EventBus>) -> &'static State {

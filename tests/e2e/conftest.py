@@ -304,6 +304,8 @@ def standin_requests(standin_url):
 OPTED_IN = {"ANONYMOUS_LIVESTREAMS": "allow", "LIVESTREAM_ALLOWED_HOSTS": "a.rtmp.youtube.com,live.twitch.tv",
             "ANONYMOUS_HLS": "allow", "ANONYMOUS_END_LIVESTREAMS": "allow", "ANONYMOUS_CUSTOM_ROOM_IDS": "allow",
             "ANONYMOUS_ROOM_CONTROL": "allow", "ANONYMOUS_AGENT_TOKENS": "allow", "ANONYMOUS_AGENT_DISPATCH": "allow"}
+# `make dev`'s development webhook key, which the sample webhook events carry in their path.
+DEV_WEBHOOK_KEY = "dev-webhook-key-not-secret-0123456789"
 # The agents every deployment here lists: the stand-in's, and one pinned to a version.
 AGENTS = "dev-agent,pinned-agent=pinned-v1"
 
@@ -326,6 +328,7 @@ def deployment(moto, standin, start_function):
             "VIDEOSDK_API_ENDPOINT": standin,
             "CALLER_AUTH": caller_auth,
             "AGENTS": AGENTS,
+            "WEBHOOK_KEY": DEV_WEBHOOK_KEY,
             **extra,
         }
         fns = {name: start_function(name, env) for name in FUNCTIONS}

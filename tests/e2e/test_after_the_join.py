@@ -148,6 +148,30 @@ def test_an_agent_s_session_events_reach_eventbridge_verified(moto, standin, sta
     assert len(records) == 1 and records[0]["Function"] == "dispatch-agent", records
 
 
+def test_keyed_deliveries_are_published_once_and_others_never(moto, start_function):
+    """WEBHOOK_KEY in the path, and the delivery record in moto's DynamoDB: a repeated delivery is
+    answered `duplicate` and published once; deliveries without the key, or with another, are
+    404 and never published."""
+    from conftest import DEV_WEBHOOK_KEY, limits_table
+    endpoint, _ = moto
+    queue_url = bus_with_queue(endpoint, "videosdk-once")
+    table = limits_table(endpoint, "videosdk-once-table") or "videosdk-once-table"
+    pem = (ROOT / "dev/videosdk-standin/keys/dev-webhook-public-key.pem").read_text()
+    hook = start_function("videosdk-webhook", {
+        "AWS_ENDPOINT_URL": endpoint, "EVENT_BUS_NAME": "videosdk-once", "WEBHOOK_KEY": DEV_WEBHOOK_KEY,
+        "WEBHOOK_DEDUPE_TABLE": table, "VIDEOSDK_WEBHOOK_PUBLIC_KEY": pem.replace("\n", "\\n")})
+    for event in ["videosdk-webhook-no-key.json", "videosdk-webhook-wrong-key.json"]:
+        answer = hook.invoke(event)
+        assert answer["statusCode"] == 404 and json.loads(answer["body"])["error"]["code"] == "not_found", answer
+    first = hook.invoke("videosdk-webhook.json")
+    assert first["statusCode"] == 200 and "duplicate" not in json.loads(first["body"]), first
+    again = json.loads(hook.invoke("videosdk-webhook.json")["body"])
+    assert again["duplicate"] is True and again["id"] == json.loads(first["body"])["id"], again
+    published = read_queue(endpoint, queue_url, 2, timeout=5)
+    assert len(published) == 1, published
+    assert DEV_WEBHOOK_KEY not in hook.log(), "the key is never logged"
+
+
 def test_the_bus_refusing_is_503_and_the_key_unavailable_is_503(moto, standin, start_function):
     endpoint, sm = moto
     sm.create_secret(Name="videosdk/refuse", SecretString=json.dumps({"apiKey": "e2e-api-key", "secret": SECRET}))

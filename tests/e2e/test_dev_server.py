@@ -1,6 +1,7 @@
 """`make dev` with nothing configured serves all five endpoints on the embedded defaults:
 anonymous callers, fake development credentials, and the local VideoSDK stand-in."""
 
+import http.client
 import json
 import re
 import urllib.error
@@ -221,6 +222,8 @@ def test_the_readme_walk_through_create_join_record_stop_and_a_verified_webhook(
     assert verified == wanted, log[-4000:]
     sent = [w for w in standin_webhooks(standin) if w["webhookType"] in wanted]
     assert sent and all(w["status"] == "200" for w in sent), sent
+    # Delivered to the keyed URL, as rooms subscribe it.
+    assert all(w["url"].endswith("/videosdk-webhook/dev-webhook-key-not-secret-0123456789") for w in sent), sent
     # The agent token, locally without IAM (ANONYMOUS_AGENT_TOKENS=allow in make dev).
     status, agent = call("POST", root + "/agent-token", {"roomId": room_id})
     assert status == 200
@@ -270,6 +273,20 @@ def test_make_dev_on_real_credentials_answers_only_this_machine_s_pages(processe
             assert "token" not in body and "roomId" not in body
     assert len(standin_requests(standin)) == sent, "nothing reached VideoSDK"
     assert "only web pages from http://localhost:*" in proc.log_path.read_text(errors="replace")
+    # DNS rebinding: a page on attacker.example, its name rebound to 127.0.0.1, fetches
+    # /get-token same-origin (no Origin header) with its own name as Host.
+    for host in [f"attacker.example:{port}", "attacker.example", f"localhost.attacker.example:{port}"]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        conn.request("GET", "/get-token", headers={"Host": host})
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        conn.close()
+        assert (resp.status, body["error"]["code"]) == (403, "forbidden"), (host, body)
+        assert "token" not in body
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    conn.request("GET", "/get-token", headers={"Host": f"localhost:{port}"})
+    assert conn.getresponse().status == 200
+    assert "ALLOWED_HOSTS" in proc.log_path.read_text(errors="replace")
 
 
 def test_hostile_events_through_make_dev_get_a_json_400(dev_server, tmp_path):

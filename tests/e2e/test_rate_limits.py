@@ -221,3 +221,23 @@ def test_no_table_no_client(start_function):
     for _ in range(40):
         assert fn.invoke_event(anonymous_event("198.51.100.6"))["statusCode"] == 200
     assert "rate limit" not in fn.log()
+
+
+def test_an_iam_role_s_session_names_share_one_allowance(limited):
+    """The role session name is the caller's choice: new names give no new allowance."""
+    endpoint, start = limited
+    wait_for_a_fresh_window(3600, 60)
+    fn = start("token=2/3600", name="agent-token")
+    base = json.loads((ROOT / "events" / "agent-token.json").read_text())
+
+    def as_session(session):
+        event = json.loads(json.dumps(base))
+        iam = event["requestContext"]["authorizer"]["iam"]
+        iam["userArn"] = f"arn:aws:sts::123456789012:assumed-role/videosdk-agent/{session}"
+        iam["callerId"] = f"AROAEXAMPLE:{session}"
+        return fn.invoke_event(event)["statusCode"]
+
+    assert [as_session(s) for s in ["worker-1", "worker-2", "worker-3", "i-0fresh"]] == [200, 200, 429, 429]
+    keys = [k for k in items(endpoint) if k.startswith("token#iam:")]
+    assert keys and all("assumed-role/videosdk-agent#" in k for k in keys), keys
+    assert not any("worker" in k for k in keys), "the session name is not part of the key"

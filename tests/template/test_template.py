@@ -20,7 +20,7 @@ ROUTES = {
     ("POST", "/validate-meeting/{meetingId}"): "validate-meeting",
     ("POST", "/create-livestream"): "create-livestream",
     ("POST", "/end-livestream"): "end-livestream",
-    ("POST", "/videosdk-webhook"): "videosdk-webhook",
+    ("POST", "/videosdk-webhook/{key}"): "videosdk-webhook",
     ("POST", "/start-recording"): "start-recording",
     ("POST", "/end-recording"): "end-recording",
     ("GET", "/recordings"): "list-recordings",
@@ -39,7 +39,7 @@ MODERATOR_BINARIES = {"create-livestream", "end-livestream", "start-recording", 
 # where nobody signs in (apps mode without an issuer).
 SIGNED_IN_PATHS = {"/dispatch-agent"}
 # Routes that never use the JWT authorizer: the signature authenticates webhooks, IAM agents.
-OPEN_PATHS = {"/videosdk-webhook", "/agent-token"}
+OPEN_PATHS = {"/videosdk-webhook/{key}", "/agent-token"}
 # The apps' VideoSDK REST calls: authenticated by the participant token, never by the authorizer.
 CLIENT_ROUTES = {
     ("POST", "/v2/rooms"): "create-meeting",
@@ -211,7 +211,10 @@ def effective_statements(rendered, role):
             continue
         policy = resources[arn["Ref"]]
         assert policy["Type"] == "AWS::IAM::ManagedPolicy", (role, arn)
-        assert policy.get("Condition") == condition, (role, arn, "the policy exists exactly when it is used")
+        # The secret's policy exists always (every other function uses it); the others exactly
+        # when they are used.
+        if arn["Ref"] != "ReadTheSecretPolicy":
+            assert policy.get("Condition") == condition, (role, arn, "the policy exists exactly when it is used")
         found += [(condition, st) for st in policy["Properties"]["PolicyDocument"]["Statement"]]
     return found
 
@@ -229,9 +232,15 @@ def test_each_function_reads_only_its_one_secret(template, rendered):
         })]
         binary = fn["Metadata"]["BuildProperties"]["Binary"]
         if binary == "videosdk-webhook":
-            # events:PutEvents on the one bus the template creates, nothing else.
+            # The secret only when the key is fetched (not pinned); events:PutEvents on the one bus
+            # the template creates; the delivery record's items (webhook#...) only, nothing else.
+            expected = [("FetchesWebhookKey", expected[0][1])]
             expected.append((None, {"Sid": "PublishToTheVideoSdkBus", "Effect": "Allow", "Action": "events:PutEvents",
                                     "Resource": {"Fn::GetAtt": ["VideoSdkEventBus", "Arn"]}}))
+            expected.append((None, {"Sid": "RememberPublishedWebhooks", "Effect": "Allow",
+                                    "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                                    "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]},
+                                    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["webhook#*"]}}}))
         if binary in LIMITED:
             # One UpdateItem on the counters' table, and only where limits are on.
             expected.append(("UseRateLimits", {
@@ -347,13 +356,17 @@ def test_cargo_lambda_deploy_metadata_names_the_secret_for_every_binary():
         assert re.search(r"VIDEOSDK_SECRET_ID", manifest) or "VIDEOSDK_SECRET_ID" in cargo, binary
 
 
-def test_the_agent_token_route_is_aws_iam_in_every_auth_mode(template):
-    body = template["Resources"]["HttpApi"]["Properties"]["DefinitionBody"]
+def test_the_agent_token_route_is_aws_iam_in_every_auth_mode(template, rendered):
+    # As deployed: the API the SAM translator renders (x-amazon-apigateway-auth is the documented
+    # form for an HTTP API route's IAM authorization), not only the YAML text.
+    [api] = [r for r in rendered["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    body = api["Properties"]["Body"]
     op = body["paths"]["/agent-token"]["post"]
     # Not behind a condition: the same in jwt, apps and none.
-    assert "Fn::If" not in body["paths"]["/agent-token"]
+    assert list(body["paths"]["/agent-token"]) == ["post"]
     assert op["x-amazon-apigateway-auth"] == {"type": "AWS_IAM"}
     assert op["security"] == []
+    assert op["x-amazon-apigateway-integration"]["uri"] == {"Fn::GetAtt": ["AgentTokenFunction", "Arn"]}
     fn = template["Resources"]["AgentTokenFunction"]
     assert "Condition" not in fn
     # One role, exactly this route.
@@ -376,8 +389,22 @@ def test_webhooks_reach_a_bus_the_template_creates_and_rooms_derive_the_webhook_
     # No reference to HttpApi in any function's environment (it would be a circular dependency):
     # the URL's host is the request's own domain.
     globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
-    assert globals_env["WEBHOOK_URL"] == {
-        "Fn::If": ["HasWebhookUrl", {"Ref": "WebhookUrl"}, "https://{domainName}/videosdk-webhook"]}
+    resolved = "{{resolve:secretsmanager:${WebhookKey}:SecretString}}"
+    assert globals_env["WEBHOOK_URL"] == {"Fn::If": [
+        "HasWebhookUrl", {"Fn::Sub": "${WebhookUrl}/" + resolved},
+        {"Fn::Sub": "https://{domainName}/videosdk-webhook/" + resolved}]}
+    # The key: generated (letters and digits, 48 of them), read by the function from its
+    # environment (a dynamic reference: no call at cold start), never an output's value.
+    generated = resources["WebhookKey"]["Properties"]["GenerateSecretString"]
+    assert (generated["PasswordLength"], generated["ExcludePunctuation"], generated["IncludeSpace"]) == (48, True, False)
+    assert env["WEBHOOK_KEY"] == {"Fn::Sub": resolved}
+    assert env["WEBHOOK_DEDUPE_TABLE"] == {"Ref": "RateLimitTable"}
+    assert "Condition" not in resources["RateLimitTable"], "the delivery record exists in every AuthMode"
+    assert resolved not in json.dumps(template["Outputs"])
+    # Its own throttle, apart from the stage's default.
+    routes = resources["HttpApi"]["Properties"]["RouteSettings"]
+    assert routes == {"POST /videosdk-webhook/{key}": {"ThrottlingBurstLimit": {"Ref": "WebhookThrottlingBurstLimit"},
+                                                       "ThrottlingRateLimit": {"Ref": "WebhookThrottlingRateLimit"}}}
     for logical, fn in functions(template).items():
         assert "HttpApi" not in json.dumps(fn["Properties"].get("Environment", {})), logical
     assert globals_env["RECORDING_DIR_PATH"] == {"Ref": "RecordingDirPath"}
@@ -417,7 +444,7 @@ def test_rate_limits_are_on_by_default_for_anonymous_modes(template, auth_mode, 
 
 def test_the_rate_limit_table_and_its_settings(template):
     table = template["Resources"]["RateLimitTable"]
-    assert table["Type"] == "AWS::DynamoDB::Table" and table["Condition"] == "UseRateLimits"
+    assert table["Type"] == "AWS::DynamoDB::Table" and "Condition" not in table
     props = table["Properties"]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
@@ -479,6 +506,7 @@ def written_metrics():
 OUR_ALARMS = {
     "ApiServerErrorsAlarm": {("AWS/ApiGateway", "5xx"), ("AWS/ApiGateway", "Count")},
     "SecretUnavailableAlarm": {("ours", "SecretUnavailable")},
+    "RateLimitUncheckedAlarm": {("ours", "RateLimitUnchecked")},
     "UpstreamErrorRateAlarm": {("ours", "UpstreamErrors"), ("ours", "UpstreamCalls")},
     "WebhooksRejectedAlarm": {("ours", "WebhooksRejected")},
     "EventBusErrorsAlarm": {("ours", "EventBusErrors")},
@@ -516,6 +544,9 @@ def test_every_alarm_exists_and_reads_the_right_metric_and_namespace(template):
     assert resources["SecretUnavailableAlarm"]["Properties"]["EvaluationPeriods"] == 5
     assert resources["SecretUnavailableAlarm"]["Properties"]["Period"] * 5 == 300
     assert resources["EventBusErrorsAlarm"]["Properties"]["Threshold"] == 0
+    unchecked = resources["RateLimitUncheckedAlarm"]["Properties"]
+    assert (unchecked["Period"] * unchecked["EvaluationPeriods"], unchecked["DatapointsToAlarm"]) == (300, 5)
+    assert (unchecked["Threshold"], unchecked["ComparisonOperator"]) == (0, "GreaterThanThreshold")
     latency = resources["GetTokenLatencyAlarm"]["Properties"]
     assert latency["ExtendedStatistic"] == "p99"
     assert latency["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "GetTokenFunction"}}]

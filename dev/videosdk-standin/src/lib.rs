@@ -73,6 +73,9 @@ struct Standin {
 pub const DEV_PRIVATE_KEY: &str = include_str!("../keys/dev-webhook-private-key.pem");
 pub const DEV_PUBLIC_KEY: &str = include_str!("../keys/dev-webhook-public-key.pem");
 
+/// The host names the stand-in answers requests to.
+const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
 /// The one agent the stand-in knows (`make dev` presets `AGENTS` to it), and its versions,
 /// newest first.
 pub const DEV_AGENT: &str = "dev-agent";
@@ -116,6 +119,11 @@ impl Standin {
     }
 
     fn answer(&self, request: &Request, rooms: &mut Rooms) -> Reply {
+        // Only requests to this machine's own names: a web page whose name was rebound to
+        // 127.0.0.1 (DNS rebinding) sends its own name and is refused, as `make dev` refuses it.
+        if !shared::policy::host_allowed(&LOOPBACK_NAMES.map(String::from), request.header("host")) {
+            return message(403, "The stand-in answers requests to localhost, 127.0.0.1 and [::1] only");
+        }
         let path = request.path.clone();
         let method = request.method.clone();
         if method == "GET" && path == "/_standin/requests" {

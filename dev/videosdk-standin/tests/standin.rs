@@ -356,3 +356,66 @@ async fn agents_are_listed_dispatched_and_report_their_sessions_by_webhook() {
     assert_eq!(sent["body"]["versionId"], "dev-agent-v1");
     assert_eq!(sent["body"]["roomOptions"]["sessionTimeoutSeconds"], 1800);
 }
+
+/// A room's webhook URL is the room creator's text: CRLF in it must not smuggle headers or
+/// requests, and nothing goes to a host other than this machine.
+#[tokio::test]
+async fn webhooks_go_only_to_loopback_urls_without_control_characters() {
+    use shared::videosdk::rooms::Webhook;
+    let (server, state) = setup(SECRET).await;
+    let api = state.videosdk().unwrap();
+    let (url, deliveries) = receiver();
+    let hostile = [
+        format!("{url}\r\nX-Injected: 1"),
+        format!("{url} HTTP/1.1\r\nHost: a\r\n\r\nPOST /videosdk-webhook"),
+        "http://evil.example/videosdk-webhook".to_owned(),
+        "http://10.0.0.1/videosdk-webhook".to_owned(),
+    ];
+    for end_point in &hostile {
+        let body = CreateRoom {
+            webhook: Some(Webhook { end_point: end_point.clone(), events: None }),
+            ..CreateRoom::default()
+        };
+        let room = rooms::create(api, &state.secrets, &body).await.unwrap();
+        let joined = reqwest::Client::new()
+            .post(format!("{}/_standin/join", server.uri()))
+            .json(&serde_json::json!({"roomId": room.room_id}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(joined.status(), 200);
+    }
+    assert!(deliveries.recv_timeout(std::time::Duration::from_secs(2)).is_err(), "nothing reached the local receiver");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let sent = loop {
+        let sent: Value =
+            reqwest::get(format!("{}/_standin/webhooks", server.uri())).await.unwrap().json().await.unwrap();
+        if sent.as_array().unwrap().len() == hostile.len() || std::time::Instant::now() > deadline {
+            break sent;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let outcomes: Vec<&str> = sent.as_array().unwrap().iter().map(|w| w["status"].as_str().unwrap()).collect();
+    assert_eq!(outcomes.len(), hostile.len(), "{sent}");
+    assert!(outcomes.iter().all(|o| o.starts_with("refused: ")), "{outcomes:?}");
+}
+
+/// DNS rebinding: a page whose name now resolves to 127.0.0.1 sends its own name as `Host`.
+#[tokio::test]
+async fn requests_to_other_host_names_are_refused() {
+    use std::io::{Read, Write};
+    let (server, _state) = setup(SECRET).await;
+    let port = server.uri().rsplit(':').next().unwrap().to_owned();
+    let send = |host: &str| {
+        let mut stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+        let request = format!("GET /_standin/requests HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer.split_whitespace().nth(1).unwrap().to_owned()
+    };
+    assert_eq!(send(&format!("attacker.example:{port}")), "403");
+    assert_eq!(send("localhost.attacker.example"), "403");
+    assert_eq!(send(&format!("127.0.0.1:{port}")), "200");
+    assert_eq!(send(&format!("localhost:{port}")), "200");
+}

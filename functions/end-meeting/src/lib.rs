@@ -1,5 +1,6 @@
-//! `end-meeting`: ends a room's session for everyone and, with `deactivate: true`, stops the
-//! room from starting new ones (contract: "end-meeting"). Moderators only.
+//! `end-meeting`: with `deactivate: true` first stops the room from starting new sessions, then
+//! ends its live session for everyone (contract: "end-meeting"); no live session is `ended: false`,
+//! not an error. Moderators only.
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
@@ -24,15 +25,23 @@ async fn end_meeting(state: &State, req: &Request) -> Result<Response<Body>, Api
     fields.finish()?;
 
     let api = state.videosdk()?;
-    sessions::end(api, &state.secrets, &room).await?;
+    // Deactivate first: a room whose tokens leaked is locked even when no meeting runs, and
+    // nobody can rejoin between the end and the lock.
     if deactivate {
         rooms::deactivate(api, &state.secrets, &room).await?;
     }
+    // VideoSDK refuses to end a session when none is live (400/422): nothing to end, not an error.
+    let ended = match sessions::end(api, &state.secrets, &room).await {
+        Ok(()) => true,
+        Err(ApiError::UpstreamRejected(_)) => false,
+        Err(e) => return Err(e),
+    };
     shared::tracing::info!(
         caller = ?caller.audit_name(),
         room_id = ?room.as_str(),
+        ended,
         deactivated = deactivate,
         "ended a meeting"
     );
-    Ok(ok(&json!({"roomId": room.as_str(), "ended": true, "deactivated": deactivate})))
+    Ok(ok(&json!({"roomId": room.as_str(), "ended": ended, "deactivated": deactivate})))
 }

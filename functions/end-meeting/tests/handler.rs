@@ -29,7 +29,7 @@ async fn ends_the_session_and_deactivates_only_when_asked() {
         (
             json!({"roomId": "abcd-efgh-ijkl", "deactivate": true}),
             true,
-            vec!["/v2/sessions/end", "/v2/rooms/deactivate"],
+            vec!["/v2/rooms/deactivate", "/v2/sessions/end"],
         ),
     ] {
         let fake = fake().await;
@@ -62,20 +62,39 @@ async fn the_stored_events_end_and_refuse() {
 }
 
 #[tokio::test]
-async fn no_live_session_is_422_and_an_unknown_room_404_with_nothing_deactivated() {
-    for (reply, status, code) in [
-        (ResponseTemplate::new(400).set_body_string("No active session found"), 422, "upstream_rejected"),
-        (ResponseTemplate::new(404).set_body_json(json!({"message": "Room not found"})), 404, "not_found"),
+async fn no_live_session_is_ended_false_and_an_unknown_room_404_with_nothing_ended() {
+    // VideoSDK's refusals to end a session that is not live: the room is still locked.
+    for reply in [
+        ResponseTemplate::new(400).set_body_string("No active session found"),
+        ResponseTemplate::new(422).set_body_json(json!({"message": "No active session"})),
     ] {
         let fake = FakeVideoSdk::start().await;
         fake.on("POST", "/v2/sessions/end", reply).await;
+        fake.on("POST", "/v2/rooms/deactivate", ResponseTemplate::new(200).set_body_json(json!({"disabled": true})))
+            .await;
         let state = fake.state(ANONYMOUS).await;
         let response =
             end_meeting::handler(state, post(json!({"roomId": "abcd-efgh-ijkl", "deactivate": true})).request()).await;
-        assert_eq!(response.status(), status);
-        assert_eq!(body_json(&response)["error"]["code"], code);
-        assert_eq!(fake.requests().await.len(), 1, "no deactivate after a failed end");
+        let body = body_json(&response);
+        assert_eq!(response.status(), 200, "{body}");
+        assert_eq!(body, json!({"roomId": "abcd-efgh-ijkl", "ended": false, "deactivated": true}));
+        let paths: Vec<String> = fake.requests().await.iter().map(|r| r.url.path().to_owned()).collect();
+        assert_eq!(paths, ["/v2/rooms/deactivate", "/v2/sessions/end"]);
     }
+    // An unknown room: the deactivation fails first, and nothing is ended.
+    let fake = FakeVideoSdk::start().await;
+    fake.on(
+        "POST",
+        "/v2/rooms/deactivate",
+        ResponseTemplate::new(404).set_body_json(json!({"message": "Room not found"})),
+    )
+    .await;
+    let state = fake.state(ANONYMOUS).await;
+    let response =
+        end_meeting::handler(state, post(json!({"roomId": "abcd-efgh-ijkl", "deactivate": true})).request()).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(body_json(&response)["error"]["code"], "not_found");
+    assert_eq!(fake.requests().await.len(), 1, "no session end after a failed deactivation");
 }
 
 #[tokio::test]
@@ -97,9 +116,10 @@ async fn refusals_reach_nothing_upstream() {
 async fn every_upstream_failure_maps_to_the_contract() {
     check_upstream_failures(
         end_meeting::handler,
-        || post(json!({"roomId": "abcd-efgh-ijkl"})).request(),
+        // The first call made (a refused session end is `ended: false`, tested above).
+        || post(json!({"roomId": "abcd-efgh-ijkl", "deactivate": true})).request(),
         "POST",
-        "/v2/sessions/end",
+        "/v2/rooms/deactivate",
         |_| {},
     )
     .await;
@@ -113,4 +133,43 @@ async fn the_log_names_who_ended_which_meeting() {
     let event = post(json!({"roomId": "room-5", "deactivate": true})).user("mod-7", Some("[videosdk-moderators]"));
     assert_eq!(end_meeting::handler(state, event.request()).await.status(), 200);
     assert_logged(&logs, "ended a meeting", &["caller=\"mod-7\"", "room_id=\"room-5\"", "deactivated=true"]);
+}
+
+/// Against the stand-in, which refuses to end a session when none is live (as VideoSDK does):
+/// an idle room is still locked, and ending it answers `ended: false`.
+#[tokio::test]
+async fn an_idle_room_is_locked_and_a_live_one_ended_then_locked() {
+    use videosdk_standin::Credentials;
+    let server =
+        videosdk_standin::start(Credentials { api_key: testkit::API_KEY.into(), secret: testkit::SECRET.into() }, None)
+            .unwrap();
+    let endpoint = server.uri();
+    let mut vars = vec![("VIDEOSDK_API_ENDPOINT", endpoint.as_str())];
+    vars.extend_from_slice(ANONYMOUS);
+    let state = testkit::leak(testkit::state(shared::Uses::VideoSdkApi, &vars).await);
+    let api = state.videosdk().unwrap();
+    let create = |custom: &str| shared::videosdk::rooms::CreateRoom {
+        custom_room_id: Some(custom.into()),
+        ..Default::default()
+    };
+    let room = |id: &str| shared::ids::RoomId::parse(id).unwrap();
+    let client = reqwest::Client::new();
+    for (custom, live) in [("idle-room", false), ("live-room", true)] {
+        shared::videosdk::rooms::create(api, &state.secrets, &create(custom)).await.unwrap();
+        if live {
+            let joined =
+                client.post(format!("{endpoint}/_standin/join")).json(&json!({"roomId": custom})).send().await.unwrap();
+            assert_eq!(joined.status(), 200);
+        }
+        let response = end_meeting::handler(state, post(json!({"roomId": custom, "deactivate": true})).request()).await;
+        let body = body_json(&response);
+        assert_eq!(response.status(), 200, "{custom}: {body}");
+        assert_eq!(body, json!({"roomId": custom, "ended": live, "deactivated": true}), "{custom}");
+        let found = shared::videosdk::rooms::validate(api, &state.secrets, &room(custom)).await.unwrap();
+        assert!(found.disabled, "{custom}: the room is locked");
+    }
+    // Without deactivate, an idle room: nothing ended, nothing locked, no error.
+    shared::videosdk::rooms::create(api, &state.secrets, &create("quiet-room")).await.unwrap();
+    let response = end_meeting::handler(state, post(json!({"roomId": "quiet-room"})).request()).await;
+    assert_eq!(body_json(&response), json!({"roomId": "quiet-room", "ended": false, "deactivated": false}));
 }
