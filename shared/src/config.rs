@@ -432,14 +432,7 @@ impl Config {
                     .ok_or_else(|| invalid("WEBHOOK_KEY", "must be 32 to 256 characters from A-Z a-z 0-9 - _"))
             })
             .transpose()?;
-        let dedupe_table = get("WEBHOOK_DEDUPE_TABLE");
-        if let Some(name) = &dedupe_table {
-            let ok = (3..=1024).contains(&name.len())
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-:".contains(&b));
-            if !ok {
-                return Err(invalid("WEBHOOK_DEDUPE_TABLE", "must be a DynamoDB table name or ARN"));
-            }
-        }
+        let dedupe_table = table_name(&get, "WEBHOOK_DEDUPE_TABLE")?;
         let dedupe_seconds = seconds(&get, "WEBHOOK_DEDUPE_SECONDS", DEFAULT_WEBHOOK_DEDUPE_SECONDS)?;
         if !(60..=31_536_000).contains(&dedupe_seconds) {
             return Err(invalid("WEBHOOK_DEDUPE_SECONDS", "must be between 60 and 31536000 (a year)"));
@@ -462,14 +455,7 @@ impl Config {
         if !(MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&anonymous_max) {
             return Err(invalid("ANONYMOUS_MAX_TTL_SECONDS", "must be between 60 and 604800 (7 days)"));
         }
-        let rate_limit_table = get("RATE_LIMIT_TABLE");
-        if let Some(name) = &rate_limit_table {
-            let ok = (3..=1024).contains(&name.len())
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-:".contains(&b));
-            if !ok {
-                return Err(invalid("RATE_LIMIT_TABLE", "must be a DynamoDB table name or ARN"));
-            }
-        }
+        let rate_limit_table = table_name(&get, "RATE_LIMIT_TABLE")?;
         let rate_limits = match get("RATE_LIMITS") {
             None => Limits::defaults(),
             Some(v) => Limits::parse(&v).map_err(|why| invalid("RATE_LIMITS", &why))?,
@@ -768,6 +754,19 @@ fn host_list(value: &str) -> Result<Vec<String>, ConfigError> {
         return Err(invalid("ALLOWED_HOSTS", "must name at least one host when set"));
     }
     Ok(hosts)
+}
+
+/// A DynamoDB table name or ARN in `variable`, when set.
+fn table_name(get: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<Option<String>, ConfigError> {
+    let name = get(variable);
+    if let Some(name) = &name {
+        let ok = (3..=1024).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-:".contains(&b));
+        if !ok {
+            return Err(invalid(variable, "must be a DynamoDB table name or ARN"));
+        }
+    }
+    Ok(name)
 }
 
 fn split_list(value: &str) -> impl Iterator<Item = &str> {

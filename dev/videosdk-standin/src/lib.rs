@@ -230,7 +230,7 @@ fn agent_versions(agent: &str) -> Reply {
             json!({
                 "versionId": id, "versionTag": if i == 0 { "latest" } else { "previous" },
                 "createdAt": format!("2026-0{}-01T00:00:00.000Z", 6 - i), "status": "deployed",
-                "config": {"llm": {"provider": "standin", "apiKey": "sk-standin-agent-config"}},
+                "config": {"llm": {"provider": "standin", "apiKey": "fake-standin-model-key"}},
                 "env": {"AGENT_SECRET": "standin-agent-env"},
             })
         })

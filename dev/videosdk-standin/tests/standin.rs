@@ -293,7 +293,7 @@ async fn agents_are_listed_dispatched_and_report_their_sessions_by_webhook() {
     assert!(listed["versions"][0]["config"].is_object());
     let read = agents::versions_of(&listed);
     assert_eq!(read["versions"].as_array().unwrap().len(), 2);
-    assert!(!read.to_string().contains("sk-standin"));
+    assert!(!read.to_string().contains("fake-standin-model-key"));
     assert!(matches!(agents::versions(api, &state.secrets, "other").await, Err(ApiError::NotFound(_))));
 
     // No session yet: transcription is refused.

@@ -19,9 +19,11 @@ use shared::{State, caller, policy};
 pub async fn handler(state: &State, req: Request) -> Response<Body> {
     match ClientRoute::of(&req) {
         None => respond(create_meeting(state, &req).await),
-        Some(Ok(ClientRoute::CreateRoom)) => respond_as_videosdk(create_room(state, &req).await),
-        Some(Ok(_)) => respond_as_videosdk(Err(client_api::not_served())),
-        Some(Err(e)) => respond_as_videosdk(Err(e)),
+        Some(route) => respond_as_videosdk(match route {
+            Ok(ClientRoute::CreateRoom) => create_room(state, &req).await,
+            Ok(_) => Err(client_api::not_served()),
+            Err(e) => Err(e),
+        }),
     }
 }
 

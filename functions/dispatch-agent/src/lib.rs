@@ -46,7 +46,7 @@ async fn dispatch_agent(state: &State, req: &Request) -> Result<Response<Body>, 
                 .into(),
         ));
     }
-    let body = parse(Fields::from_body(req)?, &state.config)?;
+    let (_, body) = parse(Fields::from_body(req)?, &state.config)?;
     let job_id = dispatch(state, req, &body, caller.audit_name()).await?;
     Ok(ok(&json!({
         "roomId": body.room_id,
@@ -62,8 +62,7 @@ async fn dispatch_agent(state: &State, req: &Request) -> Result<Response<Body>, 
 async fn dispatch_for_app(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, &[Method::POST])?;
     let token = client_api::authenticate(req, &state.secrets).await?;
-    let body = parse(Fields::from_body(req)?, &state.config)?;
-    let room = RoomId::parse(&body.room_id).map_err(|_| ApiError::Internal)?;
+    let (room, body) = parse(Fields::from_body(req)?, &state.config)?;
     client_api::require_room(&token, &room)?;
     let caller = token.participant_id.as_deref().unwrap_or("a participant token");
     let job_id = dispatch(state, req, &body, caller).await?;
@@ -114,9 +113,9 @@ fn listed<'a>(config: &'a Config, agent: &str) -> Result<&'a AllowedAgent, ApiEr
     })
 }
 
-/// The dispatch body: the caller's room, agent, version and metadata, within the operator's
-/// `AGENTS` and session bound. Any other field (`sipOptions`, `roomOptions`, `wait`) is 400.
-fn parse(mut fields: Fields, config: &Config) -> Result<Dispatch, ApiError> {
+/// The room and the dispatch body: the caller's room, agent, version and metadata, within the
+/// operator's `AGENTS` and session bound. Any other field (`sipOptions`, `roomOptions`, `wait`) is 400.
+fn parse(mut fields: Fields, config: &Config) -> Result<(RoomId, Dispatch), ApiError> {
     let room = fields.take_aliased(["meetingId", "roomId"], http::room_id)?.ok_or_else(|| {
         ApiError::invalid("meetingId", "meetingId (the room to dispatch the agent into) is required.")
     })?;
@@ -139,7 +138,7 @@ fn parse(mut fields: Fields, config: &Config) -> Result<Dispatch, ApiError> {
             (Some(pinned.clone()), None)
         }
     };
-    Ok(Dispatch {
+    let body = Dispatch {
         agent_id: agent.id.clone(),
         meeting_id: room.as_str().to_owned(),
         room_id: room.as_str().to_owned(),
@@ -147,7 +146,8 @@ fn parse(mut fields: Fields, config: &Config) -> Result<Dispatch, ApiError> {
         version_tag,
         metadata,
         room_options: RoomOptions { session_timeout_seconds: config.agents.session_max_seconds },
-    })
+    };
+    Ok((room, body))
 }
 
 /// `versionId` or `versionTag`: 1–128 characters from `A–Z a–z 0–9 - _ .`.

@@ -269,7 +269,7 @@ async fn versions_are_pinned_without_a_call_or_read_defensively() {
     // Unpinned: three fields per version, in upstream order, whatever else VideoSDK sends.
     let upstream = json!({"versions": [
         {"versionId": "v3", "versionTag": "prod", "createdAt": "2026-06-01T00:00:00Z",
-         "config": {"llm": {"apiKey": "sk-live-agent-key"}}, "env": {"DB_PASSWORD": "hunter2"}},
+         "config": {"llm": {"apiKey": "fake-model-key-for-this-test"}}, "env": {"DB_PASSWORD": "hunter2"}},
         {"versionId": "v2", "status": "retired"},
     ], "agent": {"systemPrompt": "internal"}});
     let fake = FakeVideoSdk::start().await;
@@ -285,7 +285,7 @@ async fn versions_are_pinned_without_a_call_or_read_defensively() {
             {"versionId": "v2", "versionTag": null, "createdAt": null},
         ]})
     );
-    for leaked in ["sk-live-agent-key", "hunter2", "internal", "retired"] {
+    for leaked in ["fake-model-key-for-this-test", "hunter2", "internal", "retired"] {
         assert!(!body.to_string().contains(leaked), "{leaked} passed on");
     }
     let sent = fake.only_request().await;

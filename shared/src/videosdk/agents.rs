@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{Segment, VideoSdk};
+use super::{Segment, VideoSdk, short_text as text};
 use crate::error::ApiError;
 use crate::secret::SecretStore;
 
@@ -68,11 +68,6 @@ pub fn versions_of(answer: &Value) -> Value {
         })
         .collect();
     json!({"versions": versions})
-}
-
-/// A string value, bounded; anything else is `None`.
-fn text(value: Option<&Value>) -> Option<String> {
-    value.and_then(Value::as_str).filter(|s| !s.is_empty() && s.len() <= 256).map(str::to_owned)
 }
 
 #[cfg(test)]

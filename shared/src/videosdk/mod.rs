@@ -58,6 +58,12 @@ impl std::fmt::Debug for VideoSdk {
     }
 }
 
+/// A short string field of a VideoSDK answer (an id, a tag, a time): `None` when missing, not a
+/// string, empty or over 256 bytes.
+pub fn short_text(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).filter(|s| !s.is_empty() && s.len() <= 256).map(str::to_owned)
+}
+
 /// A path under the API: fixed parts as given, ids percent-encoded; `Query` pairs (last) make
 /// the query string, percent-encoded.
 pub enum Segment<'a> {

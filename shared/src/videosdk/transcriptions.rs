@@ -33,8 +33,7 @@ pub async fn start(
 ) -> Result<Option<String>, ApiError> {
     let path = [Segment::Fixed("ai/v1/realtime-transcriptions/start")];
     let answer: Value = api.call(secrets, Method::POST, &path, Some(body), &[]).await?;
-    let id = answer.get("id").or_else(|| answer.pointer("/data/id"));
-    Ok(id.and_then(Value::as_str).filter(|s| !s.is_empty() && s.len() <= 256).map(str::to_owned))
+    Ok(super::short_text(answer.get("id").or_else(|| answer.pointer("/data/id"))))
 }
 
 pub async fn end(api: &VideoSdk, secrets: &SecretStore, room: &RoomId) -> Result<(), ApiError> {
