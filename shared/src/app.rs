@@ -132,7 +132,7 @@ async fn limiter(config: &Config, actions: &[Action]) -> Option<RateLimiter> {
 
 impl Webhooks {
     async fn init(config: &Config) -> Webhooks {
-        let keys = KeyStore::new(config.webhooks.public_key.clone());
+        let keys = KeyStore::new(config.webhooks.public_key.clone(), config.webhooks.key_refetch_after);
         let (bus, bus_broken) = match &config.webhooks.event_bus_name {
             None => {
                 tracing::warn!("EVENT_BUS_NAME is unset: verified webhooks are logged, not published");

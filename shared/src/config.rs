@@ -161,6 +161,9 @@ pub struct Webhooks {
     pub dedupe_table: Option<String>,
     /// `WEBHOOK_DEDUPE_SECONDS`: how long a published delivery is remembered.
     pub dedupe_seconds: u64,
+    /// `WEBHOOK_KEY_REFETCH_SECONDS`: a fetched VideoSDK key that fails a signature and is this
+    /// old is fetched again (VideoSDK may have rotated it), at most once per this long.
+    pub key_refetch_after: Duration,
 }
 
 /// The per-deployment webhook key: at least 32 characters from `A–Z a–z 0–9 - _`.
@@ -187,6 +190,8 @@ impl fmt::Debug for WebhookKey {
 
 /// `WEBHOOK_DEDUPE_SECONDS` when unset: 7 days.
 pub const DEFAULT_WEBHOOK_DEDUPE_SECONDS: u64 = 604_800;
+/// `WEBHOOK_KEY_REFETCH_SECONDS` when unset: 10 minutes.
+pub const DEFAULT_WEBHOOK_KEY_REFETCH_SECONDS: u64 = 600;
 
 /// Per-caller rate limits.
 #[derive(Debug, Clone)]
@@ -437,6 +442,10 @@ impl Config {
         if !(60..=31_536_000).contains(&dedupe_seconds) {
             return Err(invalid("WEBHOOK_DEDUPE_SECONDS", "must be between 60 and 31536000 (a year)"));
         }
+        let key_refetch = seconds(&get, "WEBHOOK_KEY_REFETCH_SECONDS", DEFAULT_WEBHOOK_KEY_REFETCH_SECONDS)?;
+        if !(1..=86_400).contains(&key_refetch) {
+            return Err(invalid("WEBHOOK_KEY_REFETCH_SECONDS", "must be between 1 and 86400 (a day)"));
+        }
         let recording_dir_path = get("RECORDING_DIR_PATH");
         if let Some(path) = &recording_dir_path {
             let ok = path.len() <= 512
@@ -534,6 +543,7 @@ impl Config {
                 key: webhook_key,
                 dedupe_table,
                 dedupe_seconds,
+                key_refetch_after: Duration::from_secs(key_refetch),
             },
             limits: RateLimiting { table: rate_limit_table, per_action: rate_limits },
             agents,
@@ -1079,6 +1089,13 @@ mod tests {
         }
         assert_eq!(config(&[("WEBHOOK_DEDUPE_SECONDS", "10")]).unwrap_err().variable, "WEBHOOK_DEDUPE_SECONDS");
         assert!(config(&[]).unwrap().webhooks.key.is_none());
+        assert_eq!(c.webhooks.key_refetch_after, Duration::from_secs(600), "10 minutes unless set");
+        let quick = config(&[("WEBHOOK_KEY_REFETCH_SECONDS", "2")]).unwrap();
+        assert_eq!(quick.webhooks.key_refetch_after, Duration::from_secs(2));
+        for bad in ["0", "86401", "ten"] {
+            let err = config(&[("WEBHOOK_KEY_REFETCH_SECONDS", bad)]).unwrap_err();
+            assert_eq!(err.variable, "WEBHOOK_KEY_REFETCH_SECONDS", "{bad}");
+        }
     }
 
     #[test]

@@ -30,9 +30,6 @@ pub const MAX_WEBHOOK_BYTES: usize = 64 * 1024;
 pub const SIGNATURE_HEADER: &str = "videosdk-signature";
 /// How long a failed key fetch blocks the next one.
 const FETCH_RETRY_AFTER: Duration = Duration::from_secs(1);
-/// A fetched key that fails a signature and is older than this is fetched again (VideoSDK may
-/// have rotated it), at most once per this long.
-pub const REFETCH_AFTER: Duration = Duration::from_secs(600);
 
 /// Where the webhook key comes from.
 pub enum KeyStore {
@@ -61,15 +58,16 @@ impl std::fmt::Debug for KeyStore {
 }
 
 impl KeyStore {
-    pub fn new(pinned: Option<PublicKey>) -> KeyStore {
+    /// The pinned key, or one fetched and fetched again after a failed signature once it is
+    /// `refetch_after` old (`WEBHOOK_KEY_REFETCH_SECONDS`, 10 minutes by default).
+    pub fn new(pinned: Option<PublicKey>, refetch_after: Duration) -> KeyStore {
         match pinned {
             Some(key) => KeyStore::Pinned(Arc::new(key)),
-            None => KeyStore::fetched(REFETCH_AFTER),
+            None => KeyStore::fetched(refetch_after),
         }
     }
 
-    /// A fetched key, fetched again after a failed signature once it is `refetch_after` old
-    /// ([`REFETCH_AFTER`] in production; tests shorten it).
+    /// A fetched key, fetched again after a failed signature once it is `refetch_after` old.
     pub fn fetched(refetch_after: Duration) -> KeyStore {
         KeyStore::Fetched { state: Mutex::new(Fetched::default()), refetch_after }
     }

@@ -6,7 +6,9 @@
 //! For `make dev` and the end-to-end tests only; it is never deployed.
 //! `GET /_standin/requests` lists what it received, for tests to assert on;
 //! `POST /_standin/join {"roomId"}` starts a session in a room, as a participant joining would;
-//! `GET /_standin/webhooks` lists the webhooks it sent.
+//! `GET /_standin/webhooks` lists the webhooks it sent;
+//! `POST /_standin/rotate-key` replaces its webhook key with a new one, as VideoSDK may rotate
+//! its own: webhooks are signed with the new key and the key route serves it.
 //!
 //! It knows one AI agent, [`DEV_AGENT`], with two versions (newest first): it lists them, takes
 //! dispatches of it into a room (the agent joins: a session starts) and plays realtime
@@ -64,7 +66,8 @@ struct Rooms {
 struct Standin {
     credentials: Credentials,
     rooms: Mutex<Rooms>,
-    signer: shared::signature::Signer,
+    /// The webhook key deliveries are signed with, and its public half as served.
+    key: Mutex<(shared::signature::Signer, String)>,
     sent: Arc<Mutex<Vec<Value>>>,
 }
 
@@ -93,13 +96,13 @@ pub fn start(credentials: Credentials, listener: Option<std::net::TcpListener>) 
     let standin = Arc::new(Standin {
         credentials,
         rooms: Mutex::new(Rooms::default()),
-        signer,
+        key: Mutex::new((signer, DEV_PUBLIC_KEY.to_owned())),
         sent: Arc::new(Mutex::new(Vec::new())),
     });
     Server::start(listener, move |request| {
         let (reply, outbox) = standin.respond(request);
         for (url, body) in outbox {
-            let signature = standin.signer.sign(body.as_bytes());
+            let signature = standin.key.lock().unwrap_or_else(|p| p.into_inner()).0.sign(body.as_bytes());
             outbox::send(url, body, signature, standin.sent.clone());
         }
         reply
@@ -132,6 +135,12 @@ impl Standin {
         if method == "GET" && path == "/_standin/webhooks" {
             let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
             return Reply::json(200, &Value::Array(sent));
+        }
+        if method == "POST" && path == "/_standin/rotate-key" {
+            let signer = shared::signature::Signer::generate();
+            let public = signer.public_key_pem();
+            *self.key.lock().unwrap_or_else(|p| p.into_inner()) = (signer, public.clone());
+            return Reply::json(200, &json!({"publicKey": public}));
         }
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         if method == "POST" && path == "/_standin/join" {
@@ -167,7 +176,10 @@ impl Standin {
                 }
             }
             ("POST", "/v2/rooms/deactivate") => rooms.deactivate(&body),
-            ("GET", "/v2/public/rsa-public-key") => Reply::json(200, &json!({"publicKey": DEV_PUBLIC_KEY})),
+            ("GET", "/v2/public/rsa-public-key") => {
+                let public = self.key.lock().unwrap_or_else(|p| p.into_inner()).1.clone();
+                Reply::json(200, &json!({"publicKey": public}))
+            }
             ("POST", "/v2/recordings/start") => rooms.start_recording(&body),
             ("POST", "/v2/recordings/end") => rooms.end_recording(&body),
             ("GET", "/v2/recordings") => rooms.list_recordings(request),

@@ -1,6 +1,6 @@
 //! Sends the stand-in's webhooks: one thread per delivery, plain HTTP/1.1 POST with the
-//! signature header, a few attempts (as VideoSDK retries), each result recorded for
-//! `GET /_standin/webhooks`.
+//! signature header, a few attempts (as VideoSDK retries), each delivery's last result and
+//! every attempt's recorded for `GET /_standin/webhooks`.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -18,18 +18,25 @@ pub fn send(url: String, body: String, signature: String, sent: Arc<Mutex<Vec<Va
         let webhook_type =
             serde_json::from_str::<Value>(&body).ok().and_then(|v| v["webhookType"].as_str().map(str::to_owned));
         let mut outcome = String::new();
+        let mut attempts: Vec<String> = Vec::new();
         if let Err(why) = target(&url) {
             // Never sent, never retried: recorded for GET /_standin/webhooks.
             outcome = format!("refused: {why}");
         }
         for attempt in (outcome.is_empty()).then_some(1..=ATTEMPTS).into_iter().flatten() {
-            match post(&url, &body, &signature) {
-                Ok(status) if (200..300).contains(&status) => {
+            let delivered = match post(&url, &body, &signature) {
+                Ok(status) => {
                     outcome = status.to_string();
-                    break;
+                    (200..300).contains(&status)
                 }
-                Ok(status) => outcome = status.to_string(),
-                Err(e) => outcome = format!("error: {e}"),
+                Err(e) => {
+                    outcome = format!("error: {e}");
+                    false
+                }
+            };
+            attempts.push(outcome.clone());
+            if delivered {
+                break;
             }
             if attempt < ATTEMPTS {
                 std::thread::sleep(Duration::from_secs(u64::from(attempt)));
@@ -37,7 +44,7 @@ pub fn send(url: String, body: String, signature: String, sent: Arc<Mutex<Vec<Va
         }
         println!("videosdk-standin: sent webhook {} to {url:?}: {outcome}", webhook_type.as_deref().unwrap_or("?"));
         sent.lock().unwrap_or_else(|p| p.into_inner()).push(json!({
-            "url": url, "webhookType": webhook_type, "status": outcome,
+            "url": url, "webhookType": webhook_type, "status": outcome, "attempts": attempts,
         }));
     });
 }

@@ -419,3 +419,51 @@ async fn requests_to_other_host_names_are_refused() {
     assert_eq!(send(&format!("127.0.0.1:{port}")), "200");
     assert_eq!(send(&format!("localhost:{port}")), "200");
 }
+
+#[tokio::test]
+async fn a_rotated_key_signs_later_webhooks_and_is_the_one_served() {
+    use shared::signature::PublicKey;
+    use shared::videosdk::rooms::Webhook;
+    let (server, state) = setup(SECRET).await;
+    let api = state.videosdk().unwrap();
+    let (url, deliveries) = receiver();
+    let token = shared::claims::TokenBuilder::management()
+        .ttl(std::time::Duration::from_secs(60))
+        .sign(&shared::secret::Credentials::new(API_KEY.into(), SECRET.into()), std::time::SystemTime::now())
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut keys = Vec::new();
+    for rotate in [false, true] {
+        if rotate {
+            let rotated: Value = client
+                .post(format!("{}/_standin/rotate-key", server.uri()))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let (_, served) = get(&server, "/v2/public/rsa-public-key", token.expose()).await;
+            assert_eq!(served["publicKey"], rotated["publicKey"], "the key route serves the new key");
+        }
+        let (status, served) = get(&server, "/v2/public/rsa-public-key", token.expose()).await;
+        assert_eq!(status, 200);
+        keys.push(PublicKey::from_pem(served["publicKey"].as_str().unwrap()).unwrap());
+        let body =
+            CreateRoom { webhook: Some(Webhook { end_point: url.clone(), events: None }), ..CreateRoom::default() };
+        let room = rooms::create(api, &state.secrets, &body).await.unwrap();
+        let joined = client
+            .post(format!("{}/_standin/join", server.uri()))
+            .json(&serde_json::json!({"roomId": room.room_id}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(joined.status(), 200);
+        let (body, signature) = deliveries.recv_timeout(std::time::Duration::from_secs(10)).expect("a webhook");
+        let [.., current] = keys.as_slice() else { unreachable!() };
+        current.verify(body.as_bytes(), Some(&signature)).expect("signed with the key served now");
+        if let [before, _] = keys.as_slice() {
+            assert!(before.verify(body.as_bytes(), Some(&signature)).is_err(), "not with the old key");
+        }
+    }
+}
