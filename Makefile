@@ -16,12 +16,15 @@ SAM_TARGET_DIR := $(CURDIR)/target/lambda-build
 # deploys default to arm64 (see README).
 SAM_ARCH ?= x86_64
 
-.PHONY: dev dev-tools arm64 test bench bench-smoke bench-build fuzz soak venv browser lint unit template sam-build e2e
+.PHONY: dev dev-tools release test bench bench-smoke bench-build fuzz soak venv browser lint unit template sam-build e2e
 
 dev: dev-tools
 	tools/dev.sh
 
-test: venv browser lint unit template sam-build arm64 bench-smoke e2e
+# Each step in order, then a table of their wall times (tools/steps.py).
+TEST_STEPS := venv browser lint unit template sam-build release bench-smoke e2e
+test:
+	@tools/steps.py $(TEST_STEPS)
 
 venv: $(VENV_STAMP)
 
@@ -43,15 +46,26 @@ $(VENV_STAMP): tools/requirements.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+LINT_VENV := .venv-lint
+LINT_STAMP := $(LINT_VENV)/.installed-$(shell sha256sum tools/requirements-lint.txt | cut -c1-12)
+$(LINT_STAMP): tools/requirements-lint.txt
+	python3 -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-lint.txt
+	rm -f $(LINT_VENV)/.installed-*
+	touch $@
+
 # Debian's Chromium for the browser test (Playwright cannot download its own browser here).
 browser:
 	@command -v chromium >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
-lint:
+lint: $(LINT_STAMP)
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	# The GitHub workflows: their schema, and zizmor's audits (pinned actions, permissions, injection).
+	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(LINT_VENV)/bin/zizmor --offline --min-severity low .github/workflows/
 
 unit: venv
 	cargo test --workspace --locked
@@ -80,13 +94,16 @@ e2e: venv
 	cargo test --workspace --locked --no-run --quiet
 	$(VENV)/bin/pytest tests/e2e -q
 
-# The arm64 get-token bootstrap (deploys default to arm64), built with Debian's Rust compiler
-# (the aarch64 standard library is not available through rustup here) and cargo-lambda's zig
-# linker; the e2e tests run it under qemu-user. Its own target dir: another compiler.
+# The release bundle, dist/videosdk-token-server-<version>/ (tools/release.py): every function
+# built for arm64 (deploys' default architecture) and zipped, with a template that points at the
+# zips, so that `sam deploy` needs no Rust. Built with Debian's Rust compiler (the aarch64 standard
+# library is not available through rustup here) and cargo-lambda's zig linker; the e2e tests check
+# the bundle and run its get-token under qemu-user. Its own target dir: another compiler.
 ARM64_TARGET_DIR := $(CURDIR)/target/arm64
-arm64: venv
+release: venv
 	tools/arm64-toolchain.sh
-	RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=$(ARM64_TARGET_DIR) cargo lambda build --release --arm64 --locked -p get-token
+	RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=$(ARM64_TARGET_DIR) cargo lambda build --release --arm64 --locked --output-format zip
+	$(VENV)/bin/python tools/release.py $(ARM64_TARGET_DIR)
 
 # The functions against the floor, the Secrets Manager round trip and VideoSDK's Node example, in
 # one run, as ratios against the targets (BENCHMARKS.md); fails when a target is missed.
