@@ -645,3 +645,15 @@ def test_agents_are_the_operator_s_and_the_starter_apps_routes_take_participant_
         assert "Fn::If" not in body[path], f"{path} is served in every AuthMode"
     # The dashboard shows what dispatches cost.
     assert "AgentsDispatched" in template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+
+
+def test_the_serverless_repo_metadata_and_one_version(template):
+    """`sam publish` needs the application's metadata; its SemanticVersion is not written here but
+    by `make release` from Cargo.toml's workspace version, so the version lives in one place."""
+    app = template["Metadata"]["AWS::ServerlessRepo::Application"]
+    assert {"Name", "Description", "Author", "SpdxLicenseId", "LicenseUrl", "ReadmeUrl"} <= set(app)
+    assert "SemanticVersion" not in app
+    assert (ROOT / app["LicenseUrl"]).is_file() and (ROOT / app["ReadmeUrl"]).is_file()
+    assert app["SpdxLicenseId"] == re.search(r'^license = "(.+)"', (ROOT / "Cargo.toml").read_text(), re.M)[1]
+    members = [p for p in (ROOT / "functions").glob("*/Cargo.toml")] + [ROOT / "shared" / "Cargo.toml"]
+    assert all("version.workspace = true" in p.read_text() for p in members), "every crate takes the workspace version"

@@ -38,6 +38,7 @@ async fn main() {
         update().await.expect("UpdateItem");
         millis.push(started.elapsed().as_secs_f64() * 1000.0);
     }
+    let all: Vec<String> = millis.iter().map(|m| format!("{m:.4}")).collect();
     millis.sort_by(f64::total_cmp);
-    println!("{{\"median_ms\": {:.3}, \"runs\": {runs}}}", millis[runs / 2]);
+    println!("{{\"median_ms\": {:.3}, \"runs\": {runs}, \"millis\": [{}]}}", millis[runs / 2], all.join(","));
 }
