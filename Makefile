@@ -92,7 +92,7 @@ sam-build: venv
 e2e: venv
 	# Builds target/debug/videosdk-standin with the same features as `make unit` (a no-op after it).
 	cargo test --workspace --locked --no-run --quiet
-	$(VENV)/bin/pytest tests/e2e -q
+	$(VENV)/bin/pytest tests/e2e -q --durations=12
 
 # The release bundle, dist/videosdk-token-server-<version>/ (tools/release.py): every function
 # built for arm64 (deploys' default architecture) and zipped, with a template that points at the
