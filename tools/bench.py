@@ -102,11 +102,6 @@ class Emulated:
     def warm(self, count):
         return p50_p99(self.warm_times(count))
 
-
-def p50_p99(times):
-    times = sorted(times)
-    return times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
-
     def invoke(self, count):
         """`count` more invocations on one connection; returns peak RSS (KiB) after them."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -118,6 +113,11 @@ def p50_p99(times):
             assert resp.status == 200
         conn.close()
         return status_kib(self.proc.pid, "VmHWM")
+
+
+def p50_p99(times):
+    times = sorted(times)
+    return times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
 
 
 def node_cold(procs, runs, secret_env):
