@@ -613,7 +613,7 @@ def test_the_dashboard_shows_every_metric_and_alarm(template):
 
 def test_the_readme_documents_every_metric_and_alarm(template):
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Operating it"):readme.index("### Path 2: cargo-lambda")]
+    section = readme[readme.index("### Operating it"):readme.index("### Calling the deployed API")]
     for name in OUR_ALARMS:
         assert f"`{name}`" in section, name
     assert "`<Function>ErrorsAlarm`" in section
