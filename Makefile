@@ -63,9 +63,10 @@ browser:
 lint: $(LINT_STAMP)
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
-	# The GitHub workflows: their schema, and zizmor's audits (pinned actions, permissions, injection).
+	# The GitHub workflows: their schema, and all of zizmor's audits (the auditor persona: pinned actions and
+	# images, permissions, injection, concurrency).
 	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
-	$(LINT_VENV)/bin/zizmor --offline --min-severity low .github/workflows/
+	$(LINT_VENV)/bin/zizmor --offline --persona auditor .github/workflows/
 
 unit: venv
 	cargo test --workspace --locked
