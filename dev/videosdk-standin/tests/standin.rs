@@ -165,6 +165,17 @@ async fn sessions_and_active_hls_follow_the_room() {
 }
 
 /// A local webhook receiver: every delivery's body and signature header, in order.
+/// A participant joins `room_id` at the stand-in (`POST /_standin/join`): its session starts.
+async fn join(server: &videosdk_standin::Server, room_id: &str) {
+    let joined = reqwest::Client::new()
+        .post(format!("{}/_standin/join", server.uri()))
+        .json(&serde_json::json!({"roomId": room_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), 200);
+}
+
 fn receiver() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -231,13 +242,7 @@ async fn recordings_and_sessions_send_signed_webhooks_to_the_room_s_endpoint() {
     let refused = recordings::start(api, &state.secrets, &start).await.unwrap_err();
     assert!(matches!(refused, ApiError::UpstreamRejected(ref m) if m.contains("No active session")), "{refused:?}");
 
-    let joined = reqwest::Client::new()
-        .post(format!("{}/_standin/join", server.uri()))
-        .json(&serde_json::json!({"roomId": room.room_id}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(joined.status(), 200);
+    join(&server, &room.room_id).await;
     recordings::start(api, &state.secrets, &start).await.unwrap();
     assert!(matches!(recordings::start(api, &state.secrets, &start).await, Err(ApiError::Conflict(_))));
     recordings::end(api, &state.secrets, &id).await.unwrap();
@@ -377,13 +382,7 @@ async fn webhooks_go_only_to_loopback_urls_without_control_characters() {
             ..CreateRoom::default()
         };
         let room = rooms::create(api, &state.secrets, &body).await.unwrap();
-        let joined = reqwest::Client::new()
-            .post(format!("{}/_standin/join", server.uri()))
-            .json(&serde_json::json!({"roomId": room.room_id}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(joined.status(), 200);
+        join(&server, &room.room_id).await;
     }
     assert!(deliveries.recv_timeout(std::time::Duration::from_secs(2)).is_err(), "nothing reached the local receiver");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -452,13 +451,7 @@ async fn a_rotated_key_signs_later_webhooks_and_is_the_one_served() {
         let body =
             CreateRoom { webhook: Some(Webhook { end_point: url.clone(), events: None }), ..CreateRoom::default() };
         let room = rooms::create(api, &state.secrets, &body).await.unwrap();
-        let joined = client
-            .post(format!("{}/_standin/join", server.uri()))
-            .json(&serde_json::json!({"roomId": room.room_id}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(joined.status(), 200);
+        join(&server, &room.room_id).await;
         let (body, signature) = deliveries.recv_timeout(std::time::Duration::from_secs(10)).expect("a webhook");
         let [.., current] = keys.as_slice() else { unreachable!() };
         current.verify(body.as_bytes(), Some(&signature)).expect("signed with the key served now");
