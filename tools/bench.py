@@ -206,7 +206,7 @@ def limits_interleaved(plain, limited, endpoint, requests):
     interleaved one by one (plain request, limited request, one UpdateItem of the probe), as the
     cold starts are: taken minutes apart, medians differ by as much as the bound allows."""
     env = {**os.environ, **SM_ENV, "AWS_ENDPOINT_URL": endpoint}
-    probe = subprocess.Popen([str(DDB_ROUNDTRIP), LIMITS_TABLE, "stdin"], stdin=subprocess.PIPE,
+    probe = subprocess.Popen([str(DDB_ROUNDTRIP), LIMITS_TABLE], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert probe.stdout.readline().strip() == "ready"

@@ -7,6 +7,7 @@ stopped at the end, also when a test fails.
 """
 
 import atexit
+import functools
 import json
 import os
 import shutil
@@ -132,22 +133,18 @@ def cargo_lambda():
     return [found, "lambda"]
 
 
-_EMULATOR_DIR = []
-
-
+@functools.cache
 def emulator_dir():
     """An empty Cargo project for the runtime emulator to start in. `cargo lambda watch` scans the
     project it starts in; in this repository (target/ holds gigabytes) that costs ~2.5 s of each
     start, here ~0.1 s. With --only-lambda-apis nothing of the project is built or served."""
-    if not _EMULATOR_DIR:
-        path = Path(tempfile.mkdtemp(prefix="runtime-emulator-"))
-        (path / "src").mkdir()
-        (path / "src" / "main.rs").write_text("fn main() {}\n")
-        (path / "Cargo.toml").write_text('[package]\nname = "runtime-emulator"\nversion = "0.0.0"\n'
-                                         'edition = "2021"\npublish = false\n\n[workspace]\n')
-        atexit.register(shutil.rmtree, path, ignore_errors=True)
-        _EMULATOR_DIR.append(path)
-    return _EMULATOR_DIR[0]
+    path = Path(tempfile.mkdtemp(prefix="runtime-emulator-"))
+    (path / "src").mkdir()
+    (path / "src" / "main.rs").write_text("fn main() {}\n")
+    (path / "Cargo.toml").write_text('[package]\nname = "runtime-emulator"\nversion = "0.0.0"\n'
+                                     'edition = "2021"\npublish = false\n\n[workspace]\n')
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def runtime_emulator(procs, name):

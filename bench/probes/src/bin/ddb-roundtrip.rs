@@ -1,22 +1,20 @@
 //! One DynamoDB round trip, as the rate limiter makes it on a warm function: a client on the
 //! functions' own HTTPS stack and SDK configuration, one UpdateItem to open the connection (not
-//! timed), then `runs` UpdateItem calls on that connection (timed), each the limiter's own
-//! conditional update (same expressions; a limit never reached). Prints the median and each
-//! call's milliseconds as JSON, for `make bench` (the reference of the limiter's warm cost).
-//! With `runs` = `stdin`, it makes one timed call per line read and prints its milliseconds, so
-//! that `make bench` interleaves the calls one by one with the requests they bound.
+//! timed; then it prints `ready`), then one timed UpdateItem on that connection per line read from
+//! stdin, each the limiter's own conditional update (same expressions; a limit never reached), its
+//! milliseconds printed on a line. `make bench` interleaves these calls one by one with the
+//! requests they bound (the reference of the limiter's warm cost).
 //!
-//! Usage: AWS_ENDPOINT_URL=... ddb-roundtrip <table> [runs|stdin]
+//! Usage: AWS_ENDPOINT_URL=... ddb-roundtrip <table>
 
+use std::io::{BufRead, Write};
 use std::time::Instant;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let mut args = std::env::args().skip(1);
-    let table = args.next().expect("usage: ddb-roundtrip <table> [runs]");
-    let runs = args.next();
+    let table = std::env::args().nth(1).expect("usage: ddb-roundtrip <table>");
     let sdk = shared::secret::aws_sdk_config().await.expect("SDK configuration");
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let update = || {
@@ -34,28 +32,14 @@ async fn main() {
             .send()
     };
     update().await.expect("UpdateItem");
-    if runs.as_deref() == Some("stdin") {
-        use std::io::{BufRead, Write};
-        println!("ready");
-        for line in std::io::stdin().lock().lines() {
-            if line.is_err() {
-                break;
-            }
-            let started = Instant::now();
-            update().await.expect("UpdateItem");
-            println!("{:.4}", started.elapsed().as_secs_f64() * 1000.0);
-            std::io::stdout().flush().expect("stdout");
+    println!("ready");
+    for line in std::io::stdin().lock().lines() {
+        if line.is_err() {
+            break;
         }
-        return;
-    }
-    let runs: usize = runs.map_or(200, |n| n.parse().expect("runs is a number"));
-    let mut millis = Vec::with_capacity(runs);
-    for _ in 0..runs {
         let started = Instant::now();
         update().await.expect("UpdateItem");
-        millis.push(started.elapsed().as_secs_f64() * 1000.0);
+        println!("{:.4}", started.elapsed().as_secs_f64() * 1000.0);
+        std::io::stdout().flush().expect("stdout");
     }
-    let all: Vec<String> = millis.iter().map(|m| format!("{m:.4}")).collect();
-    millis.sort_by(f64::total_cmp);
-    println!("{{\"median_ms\": {:.3}, \"runs\": {runs}, \"millis\": [{}]}}", millis[runs / 2], all.join(","));
 }
