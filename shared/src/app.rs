@@ -10,7 +10,7 @@ use crate::config::Action;
 use crate::config::{CallerAuth, Config, OptIn};
 use crate::error::ApiError;
 use crate::events::EventBus;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{Admission, RateLimiter};
 use crate::secret::SecretStore;
 use crate::videosdk::VideoSdk;
 use crate::webhook::{KeyStore, Published};
@@ -93,13 +93,44 @@ impl State {
         State { config, secrets, videosdk, webhooks, limiter }
     }
 
-    /// Counts one `action` by the caller of `req`: 429 `rate_limited` over its limit; `Ok` when
-    /// no limit applies or the table cannot be reached (logged and counted).
-    pub async fn admit(&self, req: &Request, action: Action) -> Result<(), ApiError> {
+    /// Counts one `action` by the caller of `req` ([`crate::caller::rate_key`]): see [`Self::admit_as`].
+    pub async fn admit(&self, req: &Request, action: Action) -> Result<Admission, ApiError> {
+        self.admit_as(&crate::caller::rate_key(req), action).await
+    }
+
+    /// Counts one `action` by `caller` against its limit and the action's budget: 429
+    /// `rate_limited` over its limit (or its share of the budget), 429 `budget_exhausted` past
+    /// the budget; `Ok` when nothing applies or the table cannot be reached (logged and counted).
+    pub async fn admit_as(&self, caller: &str, action: Action) -> Result<Admission, ApiError> {
         match &self.limiter {
-            None => Ok(()),
-            Some(limiter) => limiter.admit(&crate::caller::rate_key(req), action, std::time::SystemTime::now()).await,
+            None => Ok(Admission::default()),
+            // Boxed: the counters' futures are deep types, and handlers nest them further.
+            Some(limiter) => Box::pin(limiter.admit(caller, action, std::time::SystemTime::now())).await,
         }
+    }
+
+    /// Counts one `action` by `caller` ([`Self::admit_as`]), then makes `call` (the upstream
+    /// call that spends): when VideoSDK refuses it (a 4xx: nothing started), the budget is given
+    /// back. Boxed: nested in a handler, the counters' futures make its type too deep to lay out.
+    pub fn spend<'a, T: 'a>(
+        &'a self,
+        caller: &'a str,
+        action: Action,
+        call: impl Future<Output = Result<T, ApiError>> + Send + 'a,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>
+    where
+        T: Send,
+    {
+        Box::pin(async move {
+            let admission = self.admit_as(caller, action).await?;
+            let result = call.await;
+            if let (Err(e), Some(limiter)) = (&result, &self.limiter)
+                && crate::videosdk::nothing_started(e)
+            {
+                limiter.give_back(admission).await;
+            }
+            result
+        })
     }
 
     /// The VideoSDK client, or 500 when INIT could not build it (logged then).
@@ -108,19 +139,23 @@ impl State {
     }
 }
 
-/// The limiter for `actions`, or `None` when no table is set or none of them is limited.
+/// The limiter for `actions`, or `None` when no table is set or none of them is limited or budgeted.
 async fn limiter(config: &Config, actions: &[Action]) -> Option<RateLimiter> {
     let table = config.limits.table.clone()?;
-    let limited: Vec<String> = actions
-        .iter()
-        .filter_map(|&a| config.limits.per_action.get(a).map(|l| format!("{a}={}/{}", l.count, l.window_seconds)))
-        .collect();
-    if limited.is_empty() {
+    let (limits, budgets) = (&config.limits.per_action, &config.limits.budgets);
+    if !limits.any(actions) && !budgets.any(actions) {
         return None;
     }
-    match RateLimiter::new(table.clone(), config.limits.per_action).await {
+    let describe = |set: &crate::config::Limits| {
+        let named: Vec<String> = actions
+            .iter()
+            .filter_map(|&a| set.get(a).map(|l| format!("{a}={}/{}", l.count, l.window_seconds)))
+            .collect();
+        if named.is_empty() { "none".to_owned() } else { named.join(",") }
+    };
+    match RateLimiter::new(table.clone(), *limits, *budgets).await {
         Ok(limiter) => {
-            tracing::info!(table = %table, limits = %limited.join(","), "per-caller rate limits on");
+            tracing::info!(table = %table, limits = %describe(limits), budgets = %describe(budgets), "per-caller rate limits and budgets on");
             Some(limiter)
         }
         Err(e) => {

@@ -79,10 +79,24 @@ pub fn rate_key(req: &Request) -> String {
     if let Some(principal) = iam_principal(req) {
         return format!("iam:{}", without_session_name(&principal));
     }
-    match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => match ctx.http.source_ip.as_deref().map(str::trim) {
-            Some(ip) if !ip.is_empty() && ip.len() <= 64 => format!("ip:{ip}"),
-            _ => "ip:unknown".into(),
+    source_ip_key(req)
+}
+
+/// The source IP's key: `ip:<IPv4>`, or `ip:<the /64>/64` for IPv6 (one host owns a /64's
+/// many addresses).
+pub fn source_ip_key(req: &Request) -> String {
+    let ip = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.as_deref().map(str::trim),
+        _ => None,
+    };
+    match ip {
+        Some(ip) if !ip.is_empty() && ip.len() <= 64 => match ip.parse::<std::net::Ipv6Addr>() {
+            Ok(v6) if v6.to_ipv4_mapped().is_none() => {
+                let s = v6.segments();
+                format!("ip:{}/64", std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+            Ok(v6) => format!("ip:{}", v6.to_ipv4_mapped().map_or_else(|| ip.to_owned(), |v4| v4.to_string())),
+            Err(_) => format!("ip:{ip}"),
         },
         _ => "ip:unknown".into(),
     }
@@ -190,6 +204,22 @@ mod tests {
         for whole in ["arn:aws:iam::123456789012:user/ops", "AIDAEXAMPLE", "arn:aws:sts::1:assumed-role/noslash"] {
             assert_eq!(without_session_name(whole), whole);
         }
+    }
+
+    #[test]
+    fn ipv6_callers_are_counted_by_their_64() {
+        let key = |ip: &str| {
+            let mut event: serde_json::Value =
+                serde_json::from_str(include_str!("../../events/get-token-anonymous.json")).unwrap();
+            event["requestContext"]["http"]["sourceIp"] = serde_json::json!(ip);
+            let req: lambda_http::request::LambdaRequest = serde_json::from_value(event).unwrap();
+            rate_key(&lambda_http::Request::from(req))
+        };
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "ip:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:1:2:3"), key("2001:db8:1:2::9"), "one /64, one caller");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("198.51.100.7"), "ip:198.51.100.7");
+        assert_eq!(key("::ffff:198.51.100.7"), "ip:198.51.100.7");
     }
 
     #[test]

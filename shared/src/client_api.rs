@@ -141,6 +141,17 @@ pub fn require_room(claims: &Claims, room: &RoomId) -> Result<(), ApiError> {
     }
 }
 
+/// Who a `/v2/…` or `/ai/v1/…` call counts against: `sub:<participantId>` when tokens are
+/// minted for signed-in callers (`TOKEN_CALLER_AUTH`, by default `CALLER_AUTH`, is `jwt`: the
+/// token's `participantId` is the caller's `sub`, the key `/dispatch-agent` counts that caller
+/// by), else the source IP (an anonymous caller chooses its `participantId`).
+pub fn rate_key(req: &Request, token: &Claims, config: &crate::config::Config) -> String {
+    match (config.token_caller_auth, token.participant_id.as_deref().map(str::trim)) {
+        (crate::config::CallerAuth::Jwt, Some(id)) if !id.is_empty() => format!("sub:{id}"),
+        _ => crate::caller::source_ip_key(req),
+    }
+}
+
 /// Parses a room id from the path, naming the field `roomId`.
 pub fn room_id(raw: &str) -> Result<RoomId, ApiError> {
     RoomId::parse(raw).map_err(|e| ApiError::invalid("roomId", format!("roomId {e}.")))

@@ -39,6 +39,11 @@ pub struct Config {
     pub upstream_connect_timeout: Duration,
     pub upstream_timeout: Duration,
     pub caller_auth: CallerAuth,
+    /// `TOKEN_CALLER_AUTH`: how the callers whose participant tokens the apps' `/v2/…` and
+    /// `/ai/v1/…` routes accept were identified when `get-token` minted them (`none`: anyone could
+    /// get one). Unset: `CALLER_AUTH`. The template sets it to get-token's own `CALLER_AUTH`, since
+    /// in `AuthMode=apps` a function behind the authorizer serves tokens minted for anonymous callers.
+    pub token_caller_auth: CallerAuth,
     pub moderator_group: String,
     /// Participant and agent token lifetimes and the participant role.
     pub tokens: Tokens,
@@ -142,8 +147,8 @@ impl Anonymous {
 }
 
 /// Webhooks: where rooms report, what they subscribe to, how deliveries are verified and where
-/// they are published.
-#[derive(Debug, Clone)]
+/// they are published. `Debug` shows neither the URL nor the key (the URL holds the key).
+#[derive(Clone)]
 pub struct Webhooks {
     /// `WEBHOOK_URL`: the operator's webhook endpoint rooms, recordings and transcriptions report
     /// to; a `{domainName}` host is the request's own API Gateway domain.
@@ -166,6 +171,21 @@ pub struct Webhooks {
     pub key_refetch_after: Duration,
 }
 
+impl fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhooks")
+            .field("url", &self.url.as_ref().map(|_| ".."))
+            .field("events", &self.events)
+            .field("public_key", &self.public_key.is_some())
+            .field("event_bus_name", &self.event_bus_name)
+            .field("key", &self.key)
+            .field("dedupe_table", &self.dedupe_table)
+            .field("dedupe_seconds", &self.dedupe_seconds)
+            .field("key_refetch_after", &self.key_refetch_after)
+            .finish()
+    }
+}
+
 /// The per-deployment webhook key: at least 32 characters from `A–Z a–z 0–9 - _`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WebhookKey(String);
@@ -179,6 +199,13 @@ impl WebhookKey {
             diff |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
         }
         diff == 0
+    }
+}
+
+impl WebhookKey {
+    /// The key itself, for what must hold it (the webhook URL) or redact it.
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 }
 
@@ -200,6 +227,8 @@ pub struct RateLimiting {
     pub table: Option<String>,
     /// `RATE_LIMITS`: per caller and action.
     pub per_action: Limits,
+    /// `BUDGETS`: per action, across all callers (agent, transcription, recording, stream).
+    pub budgets: Limits,
 }
 
 /// The AI agents an app may bring into a room.
@@ -338,6 +367,12 @@ impl Config {
             Some("none") => CallerAuth::None,
             Some(_) => return Err(invalid("CALLER_AUTH", "must be jwt or none")),
         };
+        let token_caller_auth = match get("TOKEN_CALLER_AUTH").as_deref() {
+            None => caller_auth,
+            Some("jwt") => CallerAuth::Jwt,
+            Some("none") => CallerAuth::None,
+            Some(_) => return Err(invalid("TOKEN_CALLER_AUTH", "must be jwt or none")),
+        };
 
         // An explicitly empty ANONYMOUS_PERMISSIONS means "nothing", so read it untrimmed-of-unset.
         let anonymous_permissions = match lookup("ANONYMOUS_PERMISSIONS") {
@@ -469,6 +504,10 @@ impl Config {
             None => Limits::defaults(),
             Some(v) => Limits::parse(&v).map_err(|why| invalid("RATE_LIMITS", &why))?,
         };
+        let budgets = match get("BUDGETS") {
+            None => Limits::default_budgets(),
+            Some(v) => Limits::parse_budgets(&v).map_err(|why| invalid("BUDGETS", &why))?,
+        };
         let metrics_namespace = match get("METRICS_NAMESPACE").as_deref() {
             None => Some(crate::metrics::DEFAULT_NAMESPACE.to_owned()),
             Some("off") => None,
@@ -520,6 +559,7 @@ impl Config {
             upstream_connect_timeout,
             upstream_timeout,
             caller_auth,
+            token_caller_auth,
             moderator_group,
             tokens: Tokens {
                 default_ttl: Duration::from_secs(token_default),
@@ -545,7 +585,7 @@ impl Config {
                 dedupe_seconds,
                 key_refetch_after: Duration::from_secs(key_refetch),
             },
-            limits: RateLimiting { table: rate_limit_table, per_action: rate_limits },
+            limits: RateLimiting { table: rate_limit_table, per_action: rate_limits, budgets },
             agents,
             allowed_origins,
             allowed_hosts,
@@ -626,48 +666,80 @@ pub struct Limits([Option<Limit>; Action::ALL.len()]);
 /// `RATE_LIMITS` when unset.
 pub const DEFAULT_RATE_LIMITS: &str =
     "token=30/60,room=10/60,stream=5/60,recording=5/60,agent=5/600,transcription=5/60";
+/// `BUDGETS` when unset: generous, but finite.
+pub const DEFAULT_BUDGETS: &str = "agent=200/86400,transcription=100/86400,recording=100/86400,stream=50/86400";
+/// The actions that cost the operator money, which `BUDGETS` bounds.
+pub const BUDGETED: [Action; 4] = [Action::Agent, Action::Transcription, Action::Recording, Action::Stream];
+/// Longest window of a limit, and of a budget (31 days).
+const MAX_LIMIT_WINDOW: u64 = 86_400;
+const MAX_BUDGET_WINDOW: u64 = 2_678_400;
 
 impl Limits {
-    /// Parses `action=count/seconds` entries (comma-separated; `action=off` lifts one limit).
-    /// Actions not named keep their default.
+    /// Parses `RATE_LIMITS`' `action=count/seconds` entries (comma-separated; `action=off` lifts
+    /// one limit). Actions not named keep their default.
     pub fn parse(value: &str) -> Result<Limits, String> {
-        let mut limits = Limits::defaults();
+        Limits::parse_onto(Limits::defaults(), value, &Action::ALL, MAX_LIMIT_WINDOW)
+    }
+
+    /// Parses `BUDGETS` (the same syntax, for the [`BUDGETED`] actions, windows up to 31 days).
+    pub fn parse_budgets(value: &str) -> Result<Limits, String> {
+        Limits::parse_onto(Limits::default_budgets(), value, &BUDGETED, MAX_BUDGET_WINDOW)
+    }
+
+    fn parse_onto(mut limits: Limits, value: &str, actions: &[Action], max_window: u64) -> Result<Limits, String> {
         for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (name, rule) = entry.split_once('=').ok_or_else(|| format!("{entry:?} is not action=count/seconds"))?;
-            let action = Action::ALL.into_iter().find(|a| a.name() == name.trim()).ok_or_else(|| {
-                format!("unknown action {:?}; use token, room, stream, recording, agent, transcription", name.trim())
+            let action = actions.iter().copied().find(|a| a.name() == name.trim()).ok_or_else(|| {
+                let names: Vec<&str> = actions.iter().map(|a| a.name()).collect();
+                format!("unknown action {:?}; use {}", name.trim(), names.join(", "))
             })?;
             limits.0[action as usize] = match rule.trim() {
                 "off" => None,
-                rule => Some(parse_limit(rule).ok_or_else(|| {
-                    format!(
-                        "{entry:?}: the limit must be count/seconds (count 1 to 1000000, seconds 1 to 86400) or off"
-                    )
+                rule => Some(parse_limit(rule, max_window).ok_or_else(|| {
+                    format!("{entry:?}: must be count/seconds (count 1 to 1000000, seconds 1 to {max_window}) or off")
                 })?),
             };
         }
         Ok(limits)
     }
 
-    pub fn defaults() -> Limits {
+    fn from_text(text: &str, max_window: u64) -> Limits {
         let mut limits = [None; Action::ALL.len()];
-        for (name, rule) in DEFAULT_RATE_LIMITS.split(',').filter_map(|e| e.split_once('=')) {
+        for (name, rule) in text.split(',').filter_map(|e| e.split_once('=')) {
             if let Some(action) = Action::ALL.into_iter().find(|a| a.name() == name) {
-                limits[action as usize] = parse_limit(rule);
+                limits[action as usize] = parse_limit(rule, max_window);
             }
         }
         Limits(limits)
     }
 
+    pub fn defaults() -> Limits {
+        Limits::from_text(DEFAULT_RATE_LIMITS, MAX_LIMIT_WINDOW)
+    }
+
+    pub fn default_budgets() -> Limits {
+        Limits::from_text(DEFAULT_BUDGETS, MAX_BUDGET_WINDOW)
+    }
+
+    /// No limit on any action.
+    pub fn none() -> Limits {
+        Limits([None; Action::ALL.len()])
+    }
+
     pub fn get(&self, action: Action) -> Option<Limit> {
         self.0[action as usize]
     }
+
+    /// Whether any of `actions` is limited.
+    pub fn any(&self, actions: &[Action]) -> bool {
+        actions.iter().any(|&a| self.get(a).is_some())
+    }
 }
 
-fn parse_limit(rule: &str) -> Option<Limit> {
+fn parse_limit(rule: &str, max_window: u64) -> Option<Limit> {
     let (count, seconds) = rule.split_once('/')?;
     let count: u32 = count.trim().parse().ok().filter(|c| (1..=1_000_000).contains(c))?;
-    let window_seconds: u64 = seconds.trim().parse().ok().filter(|s| (1..=86_400).contains(s))?;
+    let window_seconds: u64 = seconds.trim().parse().ok().filter(|s| (1..=max_window).contains(s))?;
     Some(Limit { count, window_seconds })
 }
 
@@ -814,6 +886,10 @@ mod tests {
         let d = Limits::defaults();
         assert_eq!(d.get(Action::Token), Some(Limit { count: 30, window_seconds: 60 }));
         assert_eq!(d.get(Action::Recording), Some(Limit { count: 5, window_seconds: 60 }));
+        let b = Limits::parse_budgets("agent=off, stream=10/604800").unwrap();
+        assert_eq!(b.get(Action::Agent), None, "action=off lifts one budget");
+        assert_eq!(b.get(Action::Stream), Some(Limit { count: 10, window_seconds: 604_800 }));
+        assert_eq!(b.get(Action::Recording), Limits::default_budgets().get(Action::Recording));
         let l = Limits::parse("token=3/2, room=off").unwrap();
         assert_eq!(l.get(Action::Token), Some(Limit { count: 3, window_seconds: 2 }));
         assert_eq!(l.get(Action::Room), None);
@@ -841,6 +917,9 @@ mod tests {
         assert_eq!(c.tokens.max_ttl, Duration::from_secs(86_400));
         assert_eq!(c.tokens.participant_role, ParticipantRole::Rtc);
         assert_eq!(c.caller_auth, CallerAuth::Jwt);
+        assert_eq!(c.token_caller_auth, CallerAuth::Jwt, "tokens minted as CALLER_AUTH says unless told");
+        let apps = config(&[("CALLER_AUTH", "jwt"), ("TOKEN_CALLER_AUTH", "none")]).unwrap();
+        assert_eq!((apps.caller_auth, apps.token_caller_auth), (CallerAuth::Jwt, CallerAuth::None));
         assert_eq!(c.anonymous.permissions, vec![Permission::AllowJoin, Permission::AskJoin]);
         assert_eq!(c.anonymous.default_permissions, vec![Permission::AllowJoin]);
         assert!(!c.anonymous.allows(OptIn::Livestreams));
@@ -873,6 +952,10 @@ mod tests {
     fn rate_limits_and_anonymous_caps() {
         let c = config(&[]).unwrap();
         assert_eq!((c.limits.table, c.limits.per_action), (None, Limits::defaults()));
+        assert_eq!(c.limits.budgets.get(Action::Agent), Some(Limit { count: 200, window_seconds: 86_400 }));
+        assert_eq!(c.limits.budgets.get(Action::Stream), Some(Limit { count: 50, window_seconds: 86_400 }));
+        assert_eq!(c.limits.budgets.get(Action::Token), None, "tokens cost nothing: no budget");
+        assert!(BUDGETED.iter().all(|&a| c.limits.budgets.get(a).is_some()), "every spending action is bounded");
         assert_eq!(c.anonymous.max_ttl, Duration::from_secs(3600));
         assert!(
             !c.anonymous.allows(OptIn::CustomRoomIds)
@@ -893,6 +976,7 @@ mod tests {
             (&[("TOKEN_MAX_TTL_SECONDS", "-1")], "TOKEN_MAX_TTL_SECONDS"),
             (&[("PARTICIPANT_TOKEN_ROLE", "crawler")], "PARTICIPANT_TOKEN_ROLE"),
             (&[("CALLER_AUTH", "cognito")], "CALLER_AUTH"),
+            (&[("TOKEN_CALLER_AUTH", "apps")], "TOKEN_CALLER_AUTH"),
             (&[("ALLOWED_ORIGINS", "*")], "ALLOWED_ORIGINS"),
             (&[("ALLOWED_HOSTS", "*")], "ALLOWED_HOSTS"),
             (&[("ALLOWED_HOSTS", "localhost:9000")], "ALLOWED_HOSTS"),
@@ -921,6 +1005,10 @@ mod tests {
             (&[("RATE_LIMITS", "tokens=1/60")], "RATE_LIMITS"),
             (&[("RATE_LIMITS", "token=0/60")], "RATE_LIMITS"),
             (&[("RATE_LIMIT_TABLE", "a b")], "RATE_LIMIT_TABLE"),
+            (&[("BUDGETS", "token=10/60")], "BUDGETS"),
+            (&[("BUDGETS", "agent=0/86400")], "BUDGETS"),
+            (&[("BUDGETS", "agent=10/2678401")], "BUDGETS"),
+            (&[("BUDGETS", "agent")], "BUDGETS"),
             // Role-less tokens (REST-capable) for anyone who asks: refused, naming both settings.
             (&[("PARTICIPANT_TOKEN_ROLE", "none"), ("CALLER_AUTH", "none")], "PARTICIPANT_TOKEN_ROLE"),
             (&[("VIDEOSDK_TIMEOUT_MS", "0")], "VIDEOSDK_TIMEOUT_MS"),
@@ -1082,6 +1170,10 @@ mod tests {
             assert!(!held.matches(wrong), "{wrong}");
         }
         assert!(!format!("{c:?}").contains(key), "Debug shows the key");
+        let url = format!("https://hooks.example.com/videosdk-webhook/{key}");
+        let with_url = config(&[("WEBHOOK_KEY", key), ("WEBHOOK_URL", &url)]).unwrap();
+        assert!(!format!("{with_url:?}").contains(key), "Debug shows the key inside WEBHOOK_URL");
+        assert_eq!(with_url.webhooks.url.as_deref(), Some(url.as_str()));
         assert_eq!(c.webhooks.dedupe_seconds, 604_800);
         assert_eq!(c.webhooks.dedupe_table.as_deref(), Some("videosdk-limits"));
         for bad in ["short".to_owned(), format!("{key}/x"), format!("{key} x")] {

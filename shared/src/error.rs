@@ -60,6 +60,16 @@ pub enum ApiError {
     InvalidSetting { settings: Vec<&'static str> },
     #[error("An unexpected error occurred; retry later.")]
     Internal,
+    /// The account-wide budget of an action is spent for this window (`BUDGETS`).
+    #[error("This server's {action} budget is spent for now; retry in {retry_after} s.")]
+    BudgetExhausted { action: &'static str, retry_after: u64 },
+    /// Another delivery of the same webhook is being published right now: VideoSDK should retry
+    /// (if that publish fails, the retry publishes it).
+    #[error("This delivery is being published by another request; retry in {retry_after} s.")]
+    WebhookPending { retry_after: u64 },
+    /// Another error, answered with its status and code and these `details` (what did happen).
+    #[error("{0}")]
+    WithDetails(Box<ApiError>, serde_json::Value),
 }
 
 impl ApiError {

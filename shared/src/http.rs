@@ -31,7 +31,11 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::UpstreamRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited { .. } | ApiError::CallerRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::CallerRateLimited { .. } | ApiError::BudgetExhausted { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::WebhookPending { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::WithDetails(inner, _) => inner.status(),
             ApiError::UpstreamAuth | ApiError::UpstreamError(_) => StatusCode::BAD_GATEWAY,
             ApiError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             ApiError::SecretUnavailable | ApiError::WebhookKeyUnavailable | ApiError::EventBusUnavailable => {
@@ -67,6 +71,10 @@ impl ApiError {
             ApiError::EventBusUnavailable => "event_bus_unavailable",
             ApiError::Misconfigured | ApiError::InvalidSetting { .. } => "configuration_error",
             ApiError::Internal => "internal_error",
+            ApiError::BudgetExhausted { .. } => "budget_exhausted",
+            // VideoSDK retries a 503; the contract names this one's code.
+            ApiError::WebhookPending { .. } => "event_bus_unavailable",
+            ApiError::WithDetails(inner, _) => inner.code(),
         }
     }
 
@@ -78,6 +86,11 @@ impl ApiError {
             ApiError::UnknownField(field) => Some(json!({"field": field})),
             ApiError::MethodNotAllowed { allowed, .. } => Some(json!({"allowed": allowed})),
             ApiError::CallerRateLimited { retry_after } => Some(json!({"retryAfter": retry_after})),
+            ApiError::BudgetExhausted { action, retry_after } => {
+                Some(json!({"action": action, "retryAfter": retry_after}))
+            }
+            ApiError::WebhookPending { retry_after } => Some(json!({"retryAfter": retry_after})),
+            ApiError::WithDetails(_, details) => Some(details.clone()),
             ApiError::InvalidSetting { settings } => Some(json!({"settings": settings})),
             _ => None,
         };
@@ -108,8 +121,18 @@ impl ApiError {
                     headers.insert(header::RETRY_AFTER, v);
                 }
             }
-            ApiError::CallerRateLimited { retry_after } => {
+            ApiError::CallerRateLimited { retry_after }
+            | ApiError::BudgetExhausted { retry_after, .. }
+            | ApiError::WebhookPending { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            ApiError::WithDetails(inner, _) => {
+                let inner = inner.response_with(Value::Null);
+                for name in [header::RETRY_AFTER, header::ALLOW] {
+                    if let Some(v) = inner.headers().get(&name) {
+                        headers.insert(name, v.clone());
+                    }
+                }
             }
             _ => {}
         }

@@ -51,6 +51,9 @@ pub struct Record {
     webhook_received: bool,
     agents_dispatched: u32,
     webhook_dedupe_unchecked: bool,
+    webhook_unaddressed: bool,
+    /// The share of each budget used after this invocation's count, in percent, by action.
+    budget_used: Option<(&'static str, f64)>,
 }
 
 tokio::task_local! {
@@ -91,6 +94,16 @@ pub fn webhook_received() {
 /// record could not be reached).
 pub fn webhook_dedupe_unchecked() {
     count(|r| r.webhook_dedupe_unchecked = true);
+}
+
+/// A webhook came to the bare `/videosdk-webhook` route while `WEBHOOK_KEY` is set.
+pub fn webhook_unaddressed() {
+    count(|r| r.webhook_unaddressed = true);
+}
+
+/// The account-wide budget of `action` is `percent` used after this invocation's count.
+pub fn budget_used(action: &'static str, percent: f64) {
+    count(|r| r.budget_used = Some((action, (percent * 100.0).round() / 100.0)));
 }
 
 /// VideoSDK accepted an agent dispatch.
@@ -146,6 +159,7 @@ impl Record {
             count(code == Some("event_bus_unavailable"), "EventBusErrors", 1),
             count(self.agents_dispatched > 0, "AgentsDispatched", self.agents_dispatched.into()),
             count(self.webhook_dedupe_unchecked, "WebhookDedupeUnchecked", 1),
+            count(self.webhook_unaddressed, "WebhookUnaddressed", 1),
         ];
         // Metrics by [Function, Code].
         let coded = [
@@ -157,7 +171,7 @@ impl Record {
         // TokensIssued by [Function, Kind]: an invocation mints one kind of token.
         let kind = TokenKind::ALL.into_iter().find(|&k| self.tokens[k as usize] > 0);
         let (has_plain, has_coded) = (plain.iter().any(Option::is_some), coded.iter().any(Option::is_some));
-        if !has_plain && !has_coded && kind.is_none() {
+        if !has_plain && !has_coded && kind.is_none() && self.budget_used.is_none() {
             return None;
         }
 
@@ -194,6 +208,10 @@ impl Record {
         if kind.is_some() {
             directive(&mut out, r#"["Function","Kind"],[]"#, &mut std::iter::once(("TokensIssued", "Count")));
         }
+        // BudgetUsed by [Action] only: the account-wide share, whichever function counted it.
+        if self.budget_used.is_some() {
+            directive(&mut out, r#"["Action"]"#, &mut std::iter::once(("BudgetUsed", "Percent")));
+        }
         out.push_str(r#"]},"Function":"#);
         push_json_string(&mut out, function);
         if has_coded {
@@ -205,6 +223,12 @@ impl Record {
             out.push_str(kind.name());
             out.push_str(r#"","TokensIssued":"#);
             push_u64(&mut out, self.tokens[kind as usize].into());
+        }
+        if let Some((action, percent)) = self.budget_used {
+            out.push_str(r#","Action":"#);
+            push_json_string(&mut out, action);
+            push_key(&mut out, "BudgetUsed");
+            push_millis(&mut out, percent);
         }
         for (name, _, value) in plain.iter().flatten() {
             push_key(&mut out, name);
@@ -421,6 +445,8 @@ mod tests {
                 webhook_received: bits & 16 != 0,
                 agents_dispatched: u32::from(bits & 32 != 0),
                 webhook_dedupe_unchecked: bits & 32 != 0,
+                webhook_unaddressed: bits & 16 != 0,
+                budget_used: (bits & 8 != 0).then_some(("agent", 12.5)),
             };
             for (status, code) in answers {
                 let Some(emf) = line(&record, status, code) else {
@@ -443,12 +469,25 @@ mod tests {
                     .as_object()
                     .unwrap()
                     .keys()
-                    .filter(|k| !["_aws", "Function", "Code", "Kind"].contains(&k.as_str()));
+                    .filter(|k| !["_aws", "Function", "Code", "Kind", "Action"].contains(&k.as_str()));
                 assert_eq!(values.count(), named, "{emf}");
                 checked += 1;
             }
         }
         assert!(checked > 300, "{checked}");
+    }
+
+    #[test]
+    fn budget_use_is_a_percentage_by_action_alone() {
+        let record = Record { budget_used: Some(("transcription", 81.0)), ..Record::default() };
+        let emf = line(&record, 200, None).expect("a record");
+        assert_eq!(emf["Action"], "transcription");
+        assert_eq!(emf["BudgetUsed"], 81.0);
+        let directive = &emf["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Dimensions"], json!([["Action"]]), "{emf}");
+        assert_eq!(directive["Metrics"], json!([{"Name": "BudgetUsed", "Unit": "Percent"}]));
+        let unaddressed = Record { webhook_unaddressed: true, ..Record::default() };
+        assert_eq!(line(&unaddressed, 404, Some("not_found")).expect("a record")["WebhookUnaddressed"], 1);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::claims::rfc3339_utc;
 use crate::config::WebhookKey;
@@ -116,6 +116,14 @@ impl KeyStore {
         }
     }
 
+    /// The key in hand (pinned, or fetched before), never fetching one.
+    pub fn in_hand(&self) -> Option<Arc<PublicKey>> {
+        match self {
+            KeyStore::Pinned(key) => Some(key.clone()),
+            KeyStore::Fetched { .. } => self.fetched_state()?.key.clone(),
+        }
+    }
+
     /// The key, fetched from VideoSDK when not pinned and not yet had. A failure answers 503
     /// (VideoSDK retries the delivery) and blocks another fetch for a second.
     pub async fn key(&self, api: Option<&VideoSdk>, secrets: &SecretStore) -> Result<Arc<PublicKey>, ApiError> {
@@ -181,6 +189,34 @@ pub fn check_key(req: &Request, key: Option<&WebhookKey>) -> Result<(), ApiError
     }
     tracing::warn!("refused a webhook delivery without this deployment's key in its URL");
     Err(ApiError::NotFound("No such webhook endpoint.".into()))
+}
+
+/// Whether `req` came to the bare `/videosdk-webhook` route, without any key in its path: a
+/// room created before `WEBHOOK_KEY` existed still reports there.
+pub fn unaddressed(req: &Request) -> bool {
+    use lambda_http::RequestExt;
+    let keyed = req.path_parameters_ref().and_then(|p| p.first("key")).is_some();
+    !keyed && req.uri().path().trim_end_matches('/').rsplit('/').next() == Some("videosdk-webhook")
+}
+
+/// A delivery to the bare route while `WEBHOOK_KEY` is set: counted (`WebhookUnaddressed`), and
+/// when its signature verifies with a key already in hand (none is fetched for it), the room it
+/// names is logged, so the operator knows which rooms to move to the keyed URL. Answered 404.
+pub fn note_unaddressed(req: &Request, keys: Option<&KeyStore>) {
+    crate::metrics::webhook_unaddressed();
+    let key = keys.and_then(KeyStore::in_hand);
+    let verified = match key {
+        Some(key) if precheck(req).is_ok() => verify(req, &key, SystemTime::now()).ok(),
+        _ => None,
+    };
+    match verified {
+        Some(delivery) => tracing::warn!(
+            room_id = ?delivery.room_id.as_deref().unwrap_or("none"),
+            webhook_type = ?delivery.webhook_type,
+            "a verified webhook came to /videosdk-webhook without this deployment's key: the room was created before WEBHOOK_KEY (see the upgrade note); answered 404"
+        ),
+        None => tracing::warn!("a webhook came to /videosdk-webhook without this deployment's key; answered 404"),
+    }
 }
 
 /// The checks before anything else is done: POST, the body size, and a signature header that
@@ -282,10 +318,25 @@ impl std::fmt::Debug for Published {
 pub enum Claim {
     /// Not seen: this invocation publishes it (and must record or release it).
     New,
-    /// Already published, or being published right now.
+    /// Already published within the window.
     Duplicate,
+    /// Claimed by another delivery that has not published it yet: answer 503 with
+    /// `Retry-After` (the claim's remaining seconds), so that if that publish fails, VideoSDK's
+    /// retry publishes the event.
+    Pending { retry_after: u64 },
     /// The table could not be asked in time: publish anyway (at least once), counted.
     Unchecked,
+}
+
+/// What an existing record of a delivery means at `now`: published (a duplicate), or claimed
+/// by a publish not done yet (pending, for the claim's remaining seconds, at least 1).
+fn held_claim(item: Option<&std::collections::HashMap<String, AttributeValue>>, now: u64) -> Claim {
+    let number = |name: &str| item?.get(name)?.as_n().ok()?.parse::<u64>().ok();
+    if number("publishedAt").is_some() {
+        return Claim::Duplicate;
+    }
+    let claim_until = number("claimUntil").unwrap_or(now + CLAIM_SECONDS);
+    Claim::Pending { retry_after: claim_until.saturating_sub(now).clamp(1, CLAIM_SECONDS) }
 }
 
 impl Published {
@@ -304,7 +355,7 @@ impl Published {
     }
 
     /// Claims delivery `id` with one conditional write: new unless published within the window
-    /// or claimed by a publish still in progress.
+    /// (a duplicate) or claimed by a publish still in progress (pending).
     pub async fn claim(&self, id: &str, now: SystemTime) -> Claim {
         let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let put = self
@@ -318,15 +369,15 @@ impl Published {
                 "attribute_not_exists(pk) OR expiresAt < :now OR (attribute_not_exists(publishedAt) AND claimUntil < :now)",
             )
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send();
         let until = crate::deadline::within(DEDUPE_TIMEOUT);
         let cause = match tokio::time::timeout_at(until.into(), put).await {
             Ok(Ok(_)) => return Claim::New,
-            Ok(Err(SdkError::ServiceError(e)))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                return Claim::Duplicate;
-            }
+            Ok(Err(SdkError::ServiceError(e))) => match e.err() {
+                PutItemError::ConditionalCheckFailedException(held) => return held_claim(held.item(), now),
+                _ => format!("DynamoDB refused: {}", DisplayErrorContext(&SdkError::ServiceError(e))),
+            },
             Ok(Err(e)) => format!("DynamoDB refused: {}", DisplayErrorContext(&e)),
             Err(_) => "DynamoDB did not answer in time".to_owned(),
         };

@@ -34,7 +34,7 @@ async fn agent_token(state: &State, req: &Request) -> Result<Response<Body>, Api
         }
     };
     fields.finish()?;
-    state.admit(req, Action::Token).await?;
+    let _ = state.admit(req, Action::Token).await?;
 
     let credentials = state.secrets.current().await?;
     let room_id = room.as_ref().map_or("any", |r| r.as_str()).to_owned();

@@ -23,7 +23,8 @@ async fn create_livestream(state: &State, req: &Request) -> Result<Response<Body
     let config = livestream::take_config(&mut fields)?;
     let template_url = livestream::take_template_url(&mut fields)?;
     fields.finish()?;
-    state.admit(req, Action::Stream).await?;
+    // Counted against the caller's limit and the stream budget just before the start itself.
+    let caller_key = shared::caller::rate_key(req);
 
     let api = state.videosdk()?;
     let room_id = room.as_str().to_owned();
@@ -34,7 +35,8 @@ async fn create_livestream(state: &State, req: &Request) -> Result<Response<Body
                 ApiError::invalid("outputs", "outputs is required for an rtmp stream: 1 to 5 {\"url\", \"streamKey\"}.")
             })?;
             let hosts = outputs.iter().filter_map(|o| url_host(&o.url, &["rtmp", "rtmps"]).ok()).collect::<Vec<_>>();
-            livestreams::start(api, &state.secrets, &StartRtmp { room_id, outputs, config, template_url }).await?;
+            let start = StartRtmp { room_id, outputs, config, template_url };
+            state.spend(&caller_key, Action::Stream, livestreams::start(api, &state.secrets, &start)).await?;
             shared::tracing::info!(
                 caller = ?caller.audit_name(),
                 room_id = ?room.as_str(),
@@ -46,7 +48,8 @@ async fn create_livestream(state: &State, req: &Request) -> Result<Response<Body
             if outputs.is_some() {
                 return Err(ApiError::invalid("outputs", "outputs applies to rtmp streams only; omit it for hls."));
             }
-            let started = hls::start(api, &state.secrets, &StartHls { room_id, config, template_url }).await?;
+            let start = StartHls { room_id, config, template_url };
+            let started = state.spend(&caller_key, Action::Stream, hls::start(api, &state.secrets, &start)).await?;
             answer["playbackHlsUrl"] = json!(started.playback_hls_url);
             answer["livestreamUrl"] = json!(started.livestream_url);
             answer["sessionId"] = json!(started.session_id);

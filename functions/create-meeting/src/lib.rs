@@ -44,7 +44,7 @@ async fn create_room(state: &State, req: &Request) -> Result<Response<Body>, Api
             "This token is for room {bound} only; it may create that room (customRoomId) and no other."
         )));
     }
-    state.admit(req, Action::Room).await?;
+    let _ = state.admit_as(&client_api::rate_key(req, &token, &state.config), Action::Room).await?;
     let room = rooms::create(state.videosdk()?, &state.secrets, &body).await?;
     shared::tracing::info!(
         caller = ?token.participant_id.as_deref().unwrap_or("a participant token"),
@@ -68,7 +68,7 @@ async fn create_meeting(state: &State, req: &Request) -> Result<Response<Body>, 
     if body.custom_room_id.is_some() {
         policy::may_name_rooms(caller == Caller::Anonymous, &state.config)?;
     }
-    state.admit(req, Action::Room).await?;
+    let _ = state.admit(req, Action::Room).await?;
     let room = rooms::create(state.videosdk()?, &state.secrets, &body).await?;
     shared::tracing::info!(caller = ?caller.audit_name(), room_id = ?room.room_id, "created a room");
     Ok(ok(&json!({

@@ -4,17 +4,23 @@
 //! - `POST /v2/agent/dispatch` and `GET /ai/v1/agents/{agentId}/versions` in VideoSDK's shapes,
 //!   for VideoSDK's agent starter apps, authenticated by a participant token of this API.
 //!
-//! Only agents listed in `AGENTS` are dispatched, a pinned version whatever the client names,
-//! for at most `AGENT_SESSION_MAX_SECONDS`; `sipOptions` (a phone call), `roomOptions` and `wait`
-//! are never taken from a client.
+//! Only agents listed in `AGENTS` are dispatched (a pinned agent refuses any other version), for
+//! at most `AGENT_SESSION_MAX_SECONDS`; `sipOptions` (a phone call), `roomOptions` and `wait` are
+//! never taken from a client. Where tokens are minted for anonymous callers (`CALLER_AUTH=none`),
+//! all three routes need `ANONYMOUS_AGENT_DISPATCH=allow`. Each dispatch counts against the
+//! caller's `agent` limit and the account's `agent` budget.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value, json};
 
 use shared::caller::Caller;
+use shared::claims::Permission;
 use shared::client_api::{self, ClientRoute};
-use shared::config::{Action, AllowedAgent, Config, OptIn};
+use shared::config::{Action, AllowedAgent, CallerAuth, Config, OptIn};
 use shared::http::{self, ApiError, Fields, ok, require_method, respond, respond_as_videosdk};
 use shared::ids::RoomId;
 use shared::videosdk::agents::{self, Dispatch, RoomOptions};
@@ -39,15 +45,11 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 async fn dispatch_agent(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, &[Method::POST])?;
     let caller = caller::identify(req, &state.config)?;
-    if caller == Caller::Anonymous && !state.config.anonymous.allows(OptIn::AgentDispatch) {
-        return Err(ApiError::Forbidden(
-            "Anonymous callers may not dispatch agents. Sign in (CALLER_AUTH=jwt); for local use only, the operator \
-             can set ANONYMOUS_AGENT_DISPATCH=allow."
-                .into(),
-        ));
+    if caller == Caller::Anonymous {
+        anonymous_dispatch_allowed(state.config.caller_auth, &state.config)?;
     }
     let (_, body) = parse(Fields::from_body(req)?, &state.config)?;
-    let job_id = dispatch(state, req, &body, caller.audit_name()).await?;
+    let job_id = dispatch(state, &caller::rate_key(req), &body, caller.audit_name(), None).await?;
     Ok(ok(&json!({
         "roomId": body.room_id,
         "agentId": body.agent_id,
@@ -57,28 +59,60 @@ async fn dispatch_agent(state: &State, req: &Request) -> Result<Response<Body>, 
     })))
 }
 
+/// Where callers are anonymous (`auth` is `none`: this function's `CALLER_AUTH` for its own
+/// route, `TOKEN_CALLER_AUTH` for the tokens the apps' routes take), agents are dispatched for
+/// them only with the operator's `ANONYMOUS_AGENT_DISPATCH=allow`: 403 otherwise.
+fn anonymous_dispatch_allowed(auth: CallerAuth, config: &Config) -> Result<(), ApiError> {
+    if auth == CallerAuth::Jwt || config.anonymous.allows(OptIn::AgentDispatch) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(
+        "Anonymous callers may not dispatch agents (each one costs agent and model minutes). Sign callers in \
+         (CALLER_AUTH=jwt), or the operator can set ANONYMOUS_AGENT_DISPATCH=allow (template parameter \
+         AnonymousAgentDispatch=allow)."
+            .into(),
+    ))
+}
+
 /// `POST /v2/agent/dispatch` with a participant token; a token bound to a room dispatches into
-/// that room only.
+/// that room only, and a lobby token (`ask_join` only) not at all.
 async fn dispatch_for_app(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     require_method(req, &[Method::POST])?;
     let token = client_api::authenticate(req, &state.secrets).await?;
+    anonymous_dispatch_allowed(state.config.token_caller_auth, &state.config)?;
+    if !token.permissions.iter().any(|p| matches!(p, Permission::AllowJoin | Permission::AllowMod)) {
+        return Err(ApiError::Forbidden(
+            "This token may only ask to join (ask_join): it cannot dispatch agents. Wait to be admitted, with a \
+             token that holds allow_join."
+                .into(),
+        ));
+    }
     let (room, body) = parse(Fields::from_body(req)?, &state.config)?;
     client_api::require_room(&token, &room)?;
     let caller = token.participant_id.as_deref().unwrap_or("a participant token");
-    let job_id = dispatch(state, req, &body, caller).await?;
+    let key = client_api::rate_key(req, &token, &state.config);
+    let job_id = dispatch(state, &key, &body, caller, Some(&token.jti)).await?;
     Ok(ok(&json!({
         "message": "Agent dispatched",
         "data": {"success": true, "roomId": body.room_id, "agentId": body.agent_id, "jobId": job_id},
     })))
 }
 
-/// Counts the dispatch against the caller's `agent` limit, then sends it.
-async fn dispatch(state: &State, req: &Request, body: &Dispatch, caller: &str) -> Result<Option<String>, ApiError> {
-    state.admit(req, Action::Agent).await?;
-    let job_id = agents::dispatch(state.videosdk()?, &state.secrets, body).await?;
+/// Counts the dispatch against `key`'s `agent` limit and the `agent` budget, then sends it (the
+/// budget given back when VideoSDK refuses it).
+async fn dispatch(
+    state: &State,
+    key: &str,
+    body: &Dispatch,
+    caller: &str,
+    jti: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let send = agents::dispatch(state.videosdk()?, &state.secrets, body);
+    let job_id = state.spend(key, Action::Agent, send).await?;
     shared::metrics::agent_dispatched();
     shared::tracing::info!(
         caller = ?caller,
+        jti = jti.unwrap_or("none"),
         room_id = ?body.room_id,
         agent_id = ?body.agent_id,
         version = ?body.version_id.as_deref().or(body.version_tag.as_deref()).unwrap_or("latest"),
@@ -88,18 +122,36 @@ async fn dispatch(state: &State, req: &Request, body: &Dispatch, caller: &str) -
     Ok(job_id)
 }
 
+/// How long an unpinned agent's version list is answered from this container's cache.
+pub const VERSIONS_CACHE: Duration = Duration::from_secs(60);
+
 /// `GET /ai/v1/agents/{agentId}/versions`: a pinned agent's one version without calling
-/// VideoSDK; otherwise VideoSDK's list with three fields per version.
+/// VideoSDK; otherwise VideoSDK's list with three fields per version, asked at most once a
+/// minute per agent and container.
 async fn versions(state: &State, req: &Request, agent: &str) -> Result<Response<Body>, ApiError> {
     require_method(req, &[Method::GET])?;
     client_api::authenticate(req, &state.secrets).await?;
+    anonymous_dispatch_allowed(state.config.token_caller_auth, &state.config)?;
     Fields::from_query(req)?.finish()?;
     let allowed = listed(&state.config, agent)?;
     if let Some(pinned) = &allowed.pinned_version {
         return Ok(ok(&json!({"versions": [{"versionId": pinned}]})));
     }
-    let answer = agents::versions(state.videosdk()?, &state.secrets, &allowed.id).await?;
-    Ok(ok(&agents::versions_of(&answer)))
+    // Keyed by VideoSDK's endpoint and the agent: one entry per listed agent (AGENTS bounds it).
+    static CACHE: Mutex<Vec<((String, String), Instant, Value)>> = Mutex::new(Vec::new());
+    let key = (state.config.api_endpoint.clone(), allowed.id.clone());
+    let hit = {
+        let cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        cache.iter().find(|(k, at, _)| *k == key && at.elapsed() < VERSIONS_CACHE).map(|e| e.2.clone())
+    };
+    if let Some(list) = hit {
+        return Ok(ok(&list));
+    }
+    let list = agents::versions_of(&agents::versions(state.videosdk()?, &state.secrets, &allowed.id).await?);
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    cache.retain(|(k, _, _)| *k != key);
+    cache.push((key, Instant::now(), list.clone()));
+    Ok(ok(&list))
 }
 
 /// The agent, if the operator lists it in `AGENTS`.

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 use testkit::{
-    Event, FakeVideoSdk, Refusal, assert_all_refused, assert_logged, body_json, capture_logs, check_upstream_failures,
-    event_file, request_json,
+    Event, FakeVideoSdk, Refusal, Upstream, assert_all_refused, assert_logged, body_json, capture_logs,
+    check_upstream_failures, event_file, request_json,
 };
 use wiremock::ResponseTemplate;
 
@@ -62,7 +62,7 @@ async fn the_stored_events_end_and_refuse() {
 }
 
 #[tokio::test]
-async fn no_live_session_is_ended_false_and_an_unknown_room_404_with_nothing_ended() {
+async fn no_live_session_is_ended_false() {
     // VideoSDK's refusals to end a session that is not live: the room is still locked.
     for reply in [
         ResponseTemplate::new(400).set_body_string("No active session found"),
@@ -81,20 +81,75 @@ async fn no_live_session_is_ended_false_and_an_unknown_room_404_with_nothing_end
         let paths: Vec<String> = fake.requests().await.iter().map(|r| r.url.path().to_owned()).collect();
         assert_eq!(paths, ["/v2/rooms/deactivate", "/v2/sessions/end"]);
     }
-    // An unknown room: the deactivation fails first, and nothing is ended.
-    let fake = FakeVideoSdk::start().await;
-    fake.on(
-        "POST",
-        "/v2/rooms/deactivate",
-        ResponseTemplate::new(404).set_body_json(json!({"message": "Room not found"})),
-    )
-    .await;
-    let state = fake.state(ANONYMOUS).await;
-    let response =
-        end_meeting::handler(state, post(json!({"roomId": "abcd-efgh-ijkl", "deactivate": true})).request()).await;
-    assert_eq!(response.status(), 404);
-    assert_eq!(body_json(&response)["error"]["code"], "not_found");
-    assert_eq!(fake.requests().await.len(), 1, "no session end after a failed deactivation");
+}
+
+#[tokio::test]
+async fn a_failed_step_does_not_stop_the_other_and_the_answer_says_what_happened() {
+    let failed = || ResponseTemplate::new(500).set_body_string("<html>oops</html>");
+    let ended = || ResponseTemplate::new(200).set_body_json(json!("Session ended"));
+    let deactivated = || ResponseTemplate::new(200).set_body_json(json!({"disabled": true}));
+    let not_ended = || ResponseTemplate::new(200).set_body_json(json!({"success": false, "message": "Session busy"}));
+    // (deactivate reply, end reply, status, code, details)
+    let cases = [
+        (
+            "deactivate fails, end succeeds",
+            failed(),
+            ended(),
+            502,
+            "upstream_error",
+            json!({"deactivated": false, "ended": true}),
+        ),
+        (
+            "unknown room: both refused",
+            ResponseTemplate::new(404).set_body_json(json!({"message": "Room not found"})),
+            ResponseTemplate::new(404).set_body_json(json!({"message": "Room not found"})),
+            404,
+            "not_found",
+            json!({"deactivated": false, "ended": false}),
+        ),
+        (
+            "deactivated, end fails",
+            deactivated(),
+            failed(),
+            502,
+            "upstream_error",
+            json!({"deactivated": true, "ended": false}),
+        ),
+        (
+            "deactivated, end 2xx success:false",
+            deactivated(),
+            not_ended(),
+            502,
+            "upstream_error",
+            json!({"deactivated": true, "ended": false}),
+        ),
+        (
+            "deactivate 2xx success:false, end succeeds",
+            ResponseTemplate::new(200).set_body_json(json!({"success": false, "error": "Room locked"})),
+            ended(),
+            502,
+            "upstream_error",
+            json!({"deactivated": false, "ended": true}),
+        ),
+    ];
+    for (name, deactivate, end, status, code, details) in cases {
+        let fake = FakeVideoSdk::start().await;
+        fake.on("POST", "/v2/rooms/deactivate", deactivate).await;
+        fake.on("POST", "/v2/sessions/end", end).await;
+        let state = fake.state(ANONYMOUS).await;
+        let response =
+            end_meeting::handler(state, post(json!({"roomId": "abcd-efgh-ijkl", "deactivate": true})).request()).await;
+        let body = body_json(&response);
+        assert_eq!(response.status(), status, "{name}: {body}");
+        assert_eq!(body["error"]["code"], code, "{name}: {body}");
+        assert_eq!(body["error"]["details"], details, "{name}: {body}");
+        let paths: Vec<String> = fake.requests().await.iter().map(|r| r.url.path().to_owned()).collect();
+        assert_eq!(
+            paths,
+            ["/v2/rooms/deactivate", "/v2/sessions/end"],
+            "{name}: the session is ended whatever happened"
+        );
+    }
 }
 
 #[tokio::test]
@@ -116,11 +171,17 @@ async fn refusals_reach_nothing_upstream() {
 async fn every_upstream_failure_maps_to_the_contract() {
     check_upstream_failures(
         end_meeting::handler,
-        // The first call made (a refused session end is `ended: false`, tested above).
-        || post(json!({"roomId": "abcd-efgh-ijkl", "deactivate": true})).request(),
+        || post(json!({"roomId": "abcd-efgh-ijkl"})).request(),
         "POST",
-        "/v2/rooms/deactivate",
-        |_| {},
+        "/v2/sessions/end",
+        // A refused session end (no live session) is `ended: false`, tested above: those classes
+        // are replaced by a server error here.
+        |case| {
+            if case.code == "upstream_rejected" {
+                case.upstream = Upstream::Reply(ResponseTemplate::new(500).set_body_string("oops"));
+                (case.status, case.code, case.message) = (502, "upstream_error", None);
+            }
+        },
     )
     .await;
 }

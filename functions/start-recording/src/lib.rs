@@ -30,8 +30,10 @@ async fn start_recording(state: &State, req: &Request) -> Result<Response<Body>,
     })?;
     let aws_dir_path = state.config.recording_dir_path.as_ref().map(|p| p.replace("{roomId}", room.as_str()));
     let body = StartRecording { room_id: room.as_str().to_owned(), config, transcription, webhook_url, aws_dir_path };
-    state.admit(req, Action::Recording).await?;
-    recordings::start(state.videosdk()?, &state.secrets, &body).await?;
+    let api = state.videosdk()?;
+    state
+        .spend(&shared::caller::rate_key(req), Action::Recording, recordings::start(api, &state.secrets, &body))
+        .await?;
     shared::tracing::info!(caller = ?caller.audit_name(), room_id = ?room.as_str(), "started a recording");
     Ok(ok(&json!({"roomId": room.as_str(), "status": "starting"})))
 }

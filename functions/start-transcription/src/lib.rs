@@ -35,8 +35,9 @@ async fn start_transcription(state: &State, req: &Request) -> Result<Response<Bo
         ApiError::Misconfigured
     })?;
     let body = StartTranscription { room_id: room.as_str().to_owned(), language, summary, webhook_url };
-    state.admit(req, Action::Transcription).await?;
-    let id = transcriptions::start(state.videosdk()?, &state.secrets, &body).await?;
+    let api = state.videosdk()?;
+    let start = transcriptions::start(api, &state.secrets, &body);
+    let id = state.spend(&shared::caller::rate_key(req), Action::Transcription, start).await?;
     shared::tracing::info!(caller = ?caller.audit_name(), room_id = ?room.as_str(), "started a transcription");
     Ok(ok(&json!({"roomId": room.as_str(), "status": "starting", "transcriptionId": id})))
 }

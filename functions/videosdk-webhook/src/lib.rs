@@ -2,7 +2,9 @@
 //! to EventBridge (contract: "videosdk-webhook"), at most once. A delivery must carry this
 //! deployment's key in its URL (404 otherwise, before anything else); the signature is the
 //! authentication: 401 means nothing was published; 503 means VideoSDK should deliver again (the
-//! `id`, the body's SHA-256, lets consumers drop repeats the record did not catch).
+//! `id`, the body's SHA-256, lets consumers drop repeats the record did not catch). Published at
+//! least once, and at most once but for one edge: a publish that timed out after EventBridge
+//! took the event is published again on VideoSDK's retry.
 
 use std::time::SystemTime;
 
@@ -19,7 +21,12 @@ pub async fn handler(state: &State, req: Request) -> Response<Body> {
 }
 
 async fn receive(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    webhook::check_key(req, state.config.webhooks.key.as_ref())?;
+    if let Err(refused) = webhook::check_key(req, state.config.webhooks.key.as_ref()) {
+        if webhook::unaddressed(req) {
+            webhook::note_unaddressed(req, state.webhooks.as_ref().map(|h| &h.keys));
+        }
+        return Err(refused);
+    }
     webhook::precheck(req)?;
     let hooks = state.webhooks.as_ref().ok_or(ApiError::Misconfigured)?;
     let api = state.videosdk.as_ref();
@@ -40,16 +47,26 @@ async fn receive(state: &State, req: &Request) -> Result<Response<Body>, ApiErro
         Some(published) => published.claim(&delivery.id, now).await,
         None => Claim::Unchecked,
     };
-    if claim == Claim::Duplicate {
-        shared::tracing::info!(id = %delivery.id, webhook_type = ?delivery.webhook_type, "a repeated webhook: already published");
-        return Ok(ok(&json!({"received": true, "id": delivery.id, "duplicate": true})));
+    match claim {
+        Claim::Duplicate => {
+            shared::tracing::info!(id = %delivery.id, webhook_type = ?delivery.webhook_type, "a repeated webhook: already published");
+            return Ok(ok(&json!({"received": true, "id": delivery.id, "duplicate": true})));
+        }
+        // Only a published id is a duplicate: if the publish in progress fails, the retry publishes.
+        Claim::Pending { retry_after } => {
+            shared::tracing::info!(id = %delivery.id, retry_after, "a repeated webhook still being published: retry asked");
+            return Err(ApiError::WebhookPending { retry_after });
+        }
+        Claim::New | Claim::Unchecked => {}
     }
     let result = webhook::publish(&delivery, hooks.bus.as_ref()).await;
-    if let (Claim::New, Some(published)) = (claim, &hooks.published) {
-        match &result {
-            Ok(()) => published.published(&delivery.id, now).await,
-            // Not remembered: VideoSDK's retry publishes it.
-            Err(_) => published.release(&delivery.id).await,
+    if let Some(published) = &hooks.published {
+        match (&result, claim) {
+            (Ok(()), Claim::New) => published.published(&delivery.id, now).await,
+            // Not remembered: VideoSDK's retry publishes it. A claim whose write timed out may
+            // have been written after all: released too.
+            (Err(_), _) => published.release(&delivery.id).await,
+            _ => {}
         }
     }
     result?;

@@ -45,6 +45,9 @@ pub struct VideoSdk {
     http: reqwest::Client,
     total_timeout: Duration,
     token: Mutex<Option<CachedToken>>,
+    /// Redacted from every message passed on from VideoSDK: the webhook key (rooms' and
+    /// recordings' webhook URLs hold it, and VideoSDK may echo them).
+    always_scrub: Vec<String>,
 }
 
 struct CachedToken {
@@ -86,6 +89,7 @@ impl VideoSdk {
             http,
             total_timeout: config.upstream_timeout,
             token: Mutex::new(None),
+            always_scrub: config.webhooks.key.iter().map(|k| k.expose().to_owned()).collect(),
         })
     }
 
@@ -140,7 +144,9 @@ impl VideoSdk {
     ) -> Result<T, ApiError> {
         let body = body.map(serde_json::to_vec).transpose().map_err(|_| ApiError::Internal)?;
         let reply = self.exchange(secrets, method, path, body).await?;
-        let value = reply.into_result(scrub, remap)?;
+        let mut scrubbed: Vec<&str> = scrub.to_vec();
+        scrubbed.extend(self.always_scrub.iter().map(String::as_str));
+        let value = reply.into_result(&scrubbed, remap)?;
         serde_json::from_value(value).map_err(|e| {
             tracing::warn!(cause = %e, "VideoSDK answered with an unexpected shape");
             ApiError::UpstreamError("VideoSDK answered with an unexpected body.".into())
@@ -154,7 +160,8 @@ impl VideoSdk {
         if reply.status.is_success() {
             return Ok(reply.body);
         }
-        reply.into_result(&[], |_, _| None).map(|_| Vec::new())
+        let scrubbed: Vec<&str> = self.always_scrub.iter().map(String::as_str).collect();
+        reply.into_result(&scrubbed, |_, _| None).map(|_| Vec::new())
     }
 
     /// Sends one call with the management token, within the call's budget (cut short by the
@@ -337,10 +344,17 @@ impl Reply {
             if self.body.iter().all(u8::is_ascii_whitespace) {
                 return Ok(Value::Null);
             }
-            return serde_json::from_slice(&self.body).map_err(|_| {
+            let value: Value = serde_json::from_slice(&self.body).map_err(|_| {
                 tracing::warn!(status = status.as_u16(), "VideoSDK answered with a body that is not JSON");
                 ApiError::UpstreamError("VideoSDK answered with a body that could not be read.".into())
-            });
+            })?;
+            if reports_failure(&value) {
+                let message = upstream_message_redacted(&self.body, scrub);
+                tracing::warn!(status = status.as_u16(), upstream_message = %message, "VideoSDK answered 2xx but reported a failure");
+                let message = if message.is_empty() { "the request failed".to_owned() } else { message };
+                return Err(ApiError::UpstreamError(format!("VideoSDK reported a failure: {message}")));
+            }
+            return Ok(value);
         }
         let message = upstream_message_redacted(&self.body, scrub);
         if status == StatusCode::PAYMENT_REQUIRED {
@@ -372,6 +386,33 @@ impl Reply {
 
 /// The most of an answer's body this server reads; past it the call is 502 `upstream_error`.
 pub const MAX_UPSTREAM_BODY: usize = 1024 * 1024;
+
+/// Whether `error` is VideoSDK refusing a call (its 4xx answers): nothing was started, so what
+/// the call was counted against is given back.
+pub fn nothing_started(error: &ApiError) -> bool {
+    matches!(
+        error,
+        ApiError::UpstreamRejected(_)
+            | ApiError::NotFound(_)
+            | ApiError::Conflict(_)
+            | ApiError::RateLimited { .. }
+            | ApiError::UpstreamAuth
+    )
+}
+
+/// Whether a 2xx answer says it failed: `"success": false` (at the top or in `data`, where the
+/// agent dispatch answer keeps it), or an `error` that is not null and not empty.
+pub fn reports_failure(answer: &Value) -> bool {
+    let unsuccessful = |v: Option<&Value>| v == Some(&Value::Bool(false));
+    let error = match answer.get("error") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(_) => true,
+    };
+    unsuccessful(answer.get("success")) || unsuccessful(answer.pointer("/data/success")) || error
+}
 
 /// VideoSDK's message from any of its body shapes: `message`, `error`, `msg`, `statusMessage`
 /// (also nested under `error`), a bare JSON string, or plain text; whitespace collapsed and cut
