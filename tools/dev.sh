@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # `make dev`: serve the API at http://localhost:${DEV_PORT:-9000} (its own paths, and /lambda-url/<name>/)
+# through tools/dev_front.py, with the Lambda emulator on a port browsers cannot reach
 # with `cargo lambda watch`, on an embedded default configuration that needs nothing set:
 #   CALLER_AUTH=none, obviously fake development credentials, and the local VideoSDK stand-in.
 # Real settings take over when given in the environment or in a .env file (KEY=VALUE lines):
@@ -18,12 +19,36 @@ port=${DEV_PORT:-9000}
 standin_port=${DEV_STANDIN_PORT:-8790}
 export CALLER_AUTH=${CALLER_AUTH:-none}
 export RUST_LOG=${RUST_LOG:-info}
-pids=()
+pids=""
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in $pids; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
+
+# The Lambda emulator (cargo lambda watch) serves its Invoke and runtime APIs on the same port
+# as the routes, and their body is the event. So it listens on a port browsers refuse to connect
+# to (a Fetch-standard "bad port"), and tools/dev_front.py on $port forwards the API's routes, and
+# the Invoke API to `cargo lambda invoke` only, stamping each event with this run's secret, which
+# the functions require: an event written straight to the emulator's port mints nothing.
+emulator_port=${DEV_EMULATOR_PORT:-}
+if [ -z "$emulator_port" ]; then
+  emulator_port=$(python3 - <<'PY'
+import socket
+for port in (6669, 6668, 6667, 6666, 6665, 6679, 6697, 10080):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        print(port)
+        break
+PY
+)
+  [ -n "$emulator_port" ] || { echo "make dev: no free port for the Lambda emulator among 6665-6669, 6679, 6697, 10080; set DEV_EMULATOR_PORT" >&2; exit 1; }
+fi
+DEV_REQUEST_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+export DEV_REQUEST_SECRET
 
 # get-token, built up front with the features `cargo lambda watch` builds it with (so the watch
 # finds it fresh), and the stand-in in the same cargo run: the stand-in uses only the functions'
@@ -52,6 +77,7 @@ else
   # Origin on a GET, but its Host is its own name: only this machine's names are served.
   export ALLOWED_HOSTS=${ALLOWED_HOSTS:-localhost,127.0.0.1,[::1]}
   echo "Real credentials: only requests to $ALLOWED_HOSTS are served (ALLOWED_HOSTS)." >&2
+  echo "Real credentials: nothing that spends (agents, recordings, transcription, streams) is opened to anonymous callers; ANONYMOUS_* in .env opts in." >&2
 fi
 
 echo "Building get-token$($standin && echo " and the VideoSDK stand-in") (about a minute on a fresh clone)..." >&2
@@ -62,7 +88,7 @@ if $standin; then
   target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
   "$target_dir/debug/videosdk-standin" --port "$standin_port" &
-  pids+=($!)
+  pids="$pids $!"
   export VIDEOSDK_API_ENDPOINT=http://127.0.0.1:$standin_port
   echo "VideoSDK calls go to the local stand-in at $VIDEOSDK_API_ENDPOINT (rooms live in memory)." >&2
   # Nothing real can be streamed or recorded from here: let anonymous local callers try live
@@ -95,6 +121,10 @@ Serving the API at http://localhost:$port (CALLER_AUTH=$CALLER_AUTH): /get-token
   /videosdk-webhook and the apps' /v2/... and /ai/v1/agents/{agentId}/versions routes (AGENTS=$AGENTS);
   also http://localhost:$port/lambda-url/<function>/. An app's AUTH_URL: http://localhost:$port
 MSG
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" &
-pids+=($!)
-wait "${pids[-1]}"
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$emulator_port" &
+watch_pid=$!
+pids="$pids $watch_pid"
+python3 tools/dev_front.py --port "$port" --upstream-port "$emulator_port" &
+pids="$pids $!"
+echo "Stop with Ctrl-C: it stops everything make dev started." >&2
+wait "$watch_pid"

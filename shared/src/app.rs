@@ -255,16 +255,31 @@ where
     let header =
         |name| req.headers().get(name).map(|v: &lambda_http::http::HeaderValue| v.to_str().unwrap_or("\u{fffd}"));
     let (origin, host) = (header(lambda_http::http::header::ORIGIN), header(lambda_http::http::header::HOST));
+    // `make dev`: only what its front door forwarded (stamped with the run's secret) is served;
+    // an event written straight to the emulator's own port is refused before anything else.
+    let unstamped = state.config.dev_request_secret.as_ref().is_some_and(|secret| {
+        !header(lambda_http::http::HeaderName::from_static(crate::policy::DEV_REQUEST_SECRET_HEADER))
+            .is_some_and(|given| secret.matches(given))
+    });
     // A request to a host name outside ALLOWED_HOSTS (DNS rebinding), or from a browser page of
     // an origin outside ALLOWED_ORIGINS: refused before the handler runs, so nothing is minted,
     // created or sent upstream.
     let wrong_host = !crate::policy::host_allowed(&state.config.allowed_hosts, host);
-    let refused = wrong_host || !crate::policy::origin_allowed(&state.config.allowed_origins, origin);
+    let refused = unstamped || wrong_host || !crate::policy::origin_allowed(&state.config.allowed_origins, origin);
     // Boxed: the wrappers below (deadline, metrics) then move a pointer, not the handler's whole
     // future; in a debug build that future alone can be large enough to overflow a 2 MiB stack.
     let response = (!refused).then(|| Box::pin(handler(state, req)));
     let answered = async move {
         let Some(response) = response else {
+            if unstamped {
+                tracing::warn!("an event that did not come through make dev's front door refused (DEV_REQUEST_SECRET)");
+                return ApiError::Forbidden(
+                    "This event did not come through make dev's own port; send requests to it (cargo lambda invoke \
+                     and the API's routes), not to the Lambda emulator's."
+                        .into(),
+                )
+                .into_response();
+            }
             if wrong_host {
                 tracing::warn!("request to a host name outside ALLOWED_HOSTS refused");
                 return ApiError::Forbidden(

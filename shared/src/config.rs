@@ -67,6 +67,10 @@ pub struct Config {
     /// `METRICS_NAMESPACE`: the CloudWatch namespace of the functions' EMF metrics; `None`
     /// (`off`): no metrics written.
     pub metrics_namespace: Option<String>,
+    /// `DEV_REQUEST_SECRET`: set by `make dev` for one run; every event must then carry it in
+    /// the `x-dev-request-secret` header, which only `make dev`'s front door adds (an event
+    /// written straight to the emulator's own port is refused). Never set in a deployment.
+    pub dev_request_secret: Option<WebhookKey>,
 }
 
 /// Token lifetimes and roles.
@@ -186,7 +190,8 @@ impl fmt::Debug for Webhooks {
     }
 }
 
-/// The per-deployment webhook key: at least 32 characters from `A–Z a–z 0–9 - _`.
+/// A shared secret compared in constant time and never shown: the per-deployment webhook key
+/// (at least 32 characters from `A–Z a–z 0–9 - _`), and `make dev`'s per-run request secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WebhookKey(String);
 
@@ -533,6 +538,14 @@ impl Config {
             None => Vec::new(),
             Some(v) => host_list(&v)?,
         };
+        let dev_request_secret = get("DEV_REQUEST_SECRET")
+            .map(|secret| match secret.len() >= 32 && !secret.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+                true => Ok(WebhookKey(secret)),
+                false => {
+                    Err(invalid("DEV_REQUEST_SECRET", "must be 32 or more printable characters (make dev sets it)"))
+                }
+            })
+            .transpose()?;
         if participant_role == ParticipantRole::None && caller_auth == CallerAuth::None {
             return Err(ConfigError {
                 with: Some("CALLER_AUTH"),
@@ -590,6 +603,7 @@ impl Config {
             allowed_origins,
             allowed_hosts,
             metrics_namespace,
+            dev_request_secret,
         })
     }
 }
@@ -1188,6 +1202,16 @@ mod tests {
             let err = config(&[("WEBHOOK_KEY_REFETCH_SECONDS", bad)]).unwrap_err();
             assert_eq!(err.variable, "WEBHOOK_KEY_REFETCH_SECONDS", "{bad}");
         }
+    }
+
+    #[test]
+    fn the_dev_request_secret_is_long_and_hidden() {
+        assert!(config(&[]).unwrap().dev_request_secret.is_none(), "unset unless make dev sets it");
+        let secret = "Zr7bq1-_Vx9T0lmkP3sQwE8yUi2oAaBbCcDdEe";
+        let c = config(&[("DEV_REQUEST_SECRET", secret)]).unwrap();
+        assert!(c.dev_request_secret.as_ref().unwrap().matches(secret));
+        assert!(!format!("{c:?}").contains(secret));
+        assert_eq!(config(&[("DEV_REQUEST_SECRET", "short")]).unwrap_err().variable, "DEV_REQUEST_SECRET");
     }
 
     #[test]

@@ -9,6 +9,9 @@ use crate::config::{Config, OptIn};
 use crate::error::ApiError;
 use crate::ids::ParticipantId;
 
+/// The header `make dev`'s front door stamps every forwarded event with (`DEV_REQUEST_SECRET`).
+pub const DEV_REQUEST_SECRET_HEADER: &str = "x-dev-request-secret";
+
 /// The permissions a participant token gets: what was asked, if allowed. A caller that asks for
 /// none gets `allow_join`, or `ANONYMOUS_DEFAULT_PERMISSIONS` when anonymous.
 pub fn token_permissions(

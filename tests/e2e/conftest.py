@@ -66,6 +66,71 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Ports browsers refuse to connect to (the Fetch standard's "bad ports"): where `make dev` puts
+# the Lambda emulator, whose Invoke API takes whole events.
+BAD_PORTS = (6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080)
+
+
+def free_bad_port():
+    for port in BAD_PORTS:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"none of {BAD_PORTS} is free")
+
+
+def listening_sockets(pids):
+    """(address, port) of every TCP socket in LISTEN state that one of `pids` holds (from /proc)."""
+    inodes = set()
+    for pid in pids:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        try:
+            for fd in fd_dir.iterdir():
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    found = set()
+    for table, family in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 6)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state != "0A" or inode not in inodes:
+                continue
+            hex_addr, hex_port = local.split(":")
+            raw = bytes.fromhex(hex_addr)
+            if family == 4:
+                address = socket.inet_ntop(socket.AF_INET, raw[::-1])
+            else:
+                address = socket.inet_ntop(socket.AF_INET6, b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+            found.add((address, int(hex_port, 16)))
+    return found
+
+
+def process_group(pgid):
+    """The pids of a process group (a process started by Processes, and what it started)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
 def wait_for_port(port, proc, what, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -357,9 +422,10 @@ def dev_server(tmp_path_factory):
     # it: a link to the shared one, so nothing is rebuilt.
     target_dir = tmp / "cargo-target"
     target_dir.symlink_to(ROOT / "target")
+    emulator_port = free_bad_port()
     proc = procs.start("make-dev", [ROOT / "tools" / "dev.sh"],
                        env={**clean_env, "DEV_PORT": str(port), "DEV_STANDIN_PORT": str(standin_port),
-                            "CARGO_TARGET_DIR": str(target_dir)})
+                            "DEV_EMULATOR_PORT": str(emulator_port), "CARGO_TARGET_DIR": str(target_dir)})
     base = f"http://localhost:{port}/lambda-url"
     try:
         wait_for_port(port, proc, "make dev", timeout=600)
@@ -375,7 +441,7 @@ def dev_server(tmp_path_factory):
                     raise RuntimeError("make dev never answered:\n" + proc.log_path.read_text(errors="replace"))
                 time.sleep(1)
         proc.base = base
-        proc.target_dir, proc.standin_port = target_dir, standin_port
+        proc.target_dir, proc.standin_port, proc.emulator_port = target_dir, standin_port, emulator_port
         yield proc
     finally:
         procs.stop_all()

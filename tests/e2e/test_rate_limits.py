@@ -241,3 +241,116 @@ def test_an_iam_role_s_session_names_share_one_allowance(limited):
     keys = [k for k in items(endpoint) if k.startswith("token#iam:")]
     assert keys and all("assumed-role/videosdk-agent#" in k for k in keys), keys
     assert not any("worker" in k for k in keys), "the session name is not part of the key"
+
+
+def budget_item(endpoint, action, window):
+    start = int(time.time()) // window * window
+    item = items(endpoint).get(f"budget#{action}#{start}")
+    return int(item["count"]["N"]) if item else 0
+
+
+def test_a_spent_budget_is_429_budget_exhausted_for_every_caller_in_both_envelopes(moto, standin, start_function):
+    """BUDGETS agent=4/86400 across all callers, no caller more than a quarter (1): four callers
+    dispatch, a fifth gets 429 budget_exhausted with Retry-After = the rest of the UTC day, on
+    /dispatch-agent and on the apps' /v2/agent/dispatch; VideoSDK saw four dispatches."""
+    endpoint, _ = moto
+    limits_table(endpoint)
+    fn = start_function("dispatch-agent", {
+        "AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET, "CALLER_AUTH": "none",
+        "VIDEOSDK_API_ENDPOINT": standin, "RATE_LIMIT_TABLE": TABLE, "RATE_LIMITS": "agent=100/600",
+        "BUDGETS": "agent=4/86400", "AGENTS": "dev-agent", "ANONYMOUS_AGENT_DISPATCH": "allow"})
+    wait_for_a_fresh_window(86400, 60)
+    room = {"meetingId": "abcd-efgh-ijkl", "agentId": "dev-agent"}
+    dispatch = lambda ip: fn.invoke_event(anonymous_event(ip, "POST", "/dispatch-agent", room))  # noqa: E731
+    before = len([r for r in standin_requests(standin) if r["path"] == "/v2/agent/dispatch"])
+    answers = [dispatch(f"198.51.100.{20 + i}") for i in range(4)]
+    assert [a["statusCode"] for a in answers] == [200] * 4, answers
+    assert budget_item(endpoint, "agent", 86400) == 4
+
+    # A caller past its share (a quarter, rounded up: 1) is rate limited; the budget is unchanged.
+    again = dispatch("198.51.100.20")
+    assert (again["statusCode"], json.loads(again["body"])["error"]["code"]) == (429, "rate_limited"), again
+    assert budget_item(endpoint, "agent", 86400) == 4
+
+    fifth = dispatch("198.51.100.99")
+    error = json.loads(fifth["body"])["error"]
+    assert (fifth["statusCode"], error["code"]) == (429, "budget_exhausted"), fifth
+    left = 86400 - int(time.time()) % 86400
+    assert abs(int(fifth["headers"]["retry-after"]) - left) <= 5, (fifth["headers"], left)
+    assert error["details"] == {"action": "agent", "retryAfter": int(fifth["headers"]["retry-after"])}
+    check_spec("dispatch-agent", "POST", 429, fifth["headers"], json.loads(fifth["body"]))
+
+    # The apps' route: the same budget, VideoSDK's envelope (a top-level message).
+    now = int(time.time())
+    token = jwt.encode({"apikey": API_KEY, "permissions": ["allow_join"], "version": 2, "roles": ["rtc"],
+                        "iat": now, "exp": now + 600, "jti": "budget-test"}, SECRET, algorithm="HS256")
+    event = anonymous_event("198.51.100.98", "POST", "/v2/agent/dispatch", room)
+    event["headers"]["authorization"] = token
+    app = fn.invoke_event(event)
+    body = json.loads(app["body"])
+    assert (app["statusCode"], body["error"]["code"]) == (429, "budget_exhausted"), app
+    assert body["message"] == body["error"]["message"] and "budget" in body["message"]
+    assert int(app["headers"]["retry-after"]) >= 1
+    check_spec("dispatch-agent", "POST", 429, app["headers"], body, route="/v2/agent/dispatch")
+
+    sent = [r for r in standin_requests(standin) if r["path"] == "/v2/agent/dispatch"]
+    assert len(sent) - before == 4, "nothing dispatched past the budget"
+    table = items(endpoint)
+    assert not any("198.51.100.99" in k and not k.startswith("budget#") for k in table), \
+        "a request the budget refused is not counted against its caller's limit"
+    assert budget_item(endpoint, "agent", 86400) == 4
+    # BudgetUsed by Action, as EMF: 25, 50, 75, 100 %.
+    used = [r["BudgetUsed"] for _, r in emf_records(fn.log()) if "BudgetUsed" in r]
+    assert used[:4] == [25, 50, 75, 100] and all(r == 100 for r in used[4:]), used
+    assert all(r["Action"] == "agent" for _, r in emf_records(fn.log()) if "BudgetUsed" in r)
+
+
+def test_a_refusal_by_videosdk_gives_the_budget_back(moto, standin, start_function):
+    """A recording VideoSDK refuses (no live session: 4xx, nothing started) costs no budget."""
+    endpoint, _ = moto
+    limits_table(endpoint)
+    env = {"AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET,
+           "CALLER_AUTH": "none", "VIDEOSDK_API_ENDPOINT": standin, "RATE_LIMIT_TABLE": TABLE,
+           "BUDGETS": "recording=2/86400", **OPTED_IN}
+    wait_for_a_fresh_window(86400, 60)
+    fns = {name: start_function(name, env) for name in ["create-meeting", "start-recording"]}
+    status, _, room = fns["create-meeting"].request("POST", body={})
+    assert status == 200
+    refused = fns["start-recording"].invoke_event(
+        anonymous_event("198.51.100.40", "POST", "/start-recording", {"roomId": room["roomId"]}))
+    assert refused["statusCode"] == 422, refused
+    assert budget_item(endpoint, "recording", 86400) == 0, "given back"
+    standin_join(standin, room["roomId"])
+    started = fns["start-recording"].invoke_event(
+        anonymous_event("198.51.100.40", "POST", "/start-recording", {"roomId": room["roomId"]}))
+    assert started["statusCode"] == 200, started
+    assert budget_item(endpoint, "recording", 86400) == 1
+
+
+def test_signed_in_apps_count_by_their_sub_not_their_address(moto, standin, start_function):
+    """Under CALLER_AUTH=jwt, /dispatch-agent and the apps' /v2/agent/dispatch share one
+    allowance per user (sub:<participantId>), whatever address the calls come from."""
+    endpoint, _ = moto
+    limits_table(endpoint)
+    fn = start_function("dispatch-agent", {
+        "AWS_ENDPOINT_URL": endpoint, "VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET, "CALLER_AUTH": "jwt",
+        "VIDEOSDK_API_ENDPOINT": standin, "RATE_LIMIT_TABLE": TABLE, "RATE_LIMITS": "agent=2/3600",
+        "AGENTS": "dev-agent"})
+    wait_for_a_fresh_window(3600, 60)
+    room = {"meetingId": "abcd-efgh-ijkl", "agentId": "dev-agent"}
+    now = int(time.time())
+    token = jwt.encode({"apikey": API_KEY, "permissions": ["allow_join"], "version": 2, "roles": ["rtc"],
+                        "participantId": "alice", "iat": now, "exp": now + 600, "jti": "sub-test"}, SECRET,
+                       algorithm="HS256")
+
+    def app_dispatch(ip):
+        event = anonymous_event(ip, "POST", "/v2/agent/dispatch", room)
+        event["headers"]["authorization"] = token
+        return fn.invoke_event(event)["statusCode"]
+
+    own = anonymous_event("198.51.100.60", "POST", "/dispatch-agent", room)
+    own["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": "alice"}, "scopes": None}}
+    assert fn.invoke_event(own)["statusCode"] == 200
+    assert [app_dispatch("198.51.100.61"), app_dispatch("198.51.100.62")] == [200, 429]
+    keys = [k for k in items(endpoint) if k.startswith("agent#")]
+    assert keys and all(k.startswith("agent#sub:alice#") for k in keys), keys

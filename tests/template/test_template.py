@@ -21,6 +21,8 @@ ROUTES = {
     ("POST", "/create-livestream"): "create-livestream",
     ("POST", "/end-livestream"): "end-livestream",
     ("POST", "/videosdk-webhook/{key}"): "videosdk-webhook",
+    # Rooms created before WEBHOOK_KEY: 404, counted.
+    ("POST", "/videosdk-webhook"): "videosdk-webhook",
     ("POST", "/start-recording"): "start-recording",
     ("POST", "/end-recording"): "end-recording",
     ("GET", "/recordings"): "list-recordings",
@@ -39,7 +41,7 @@ MODERATOR_BINARIES = {"create-livestream", "end-livestream", "start-recording", 
 # where nobody signs in (apps mode without an issuer).
 SIGNED_IN_PATHS = {"/dispatch-agent"}
 # Routes that never use the JWT authorizer: the signature authenticates webhooks, IAM agents.
-OPEN_PATHS = {"/videosdk-webhook/{key}", "/agent-token"}
+OPEN_PATHS = {"/videosdk-webhook/{key}", "/videosdk-webhook", "/agent-token"}
 # The apps' VideoSDK REST calls: authenticated by the participant token, never by the authorizer.
 CLIENT_ROUTES = {
     ("POST", "/v2/rooms"): "create-meeting",
@@ -242,10 +244,13 @@ def test_each_function_reads_only_its_one_secret(template, rendered):
                                     "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]},
                                     "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["webhook#*"]}}}))
         if binary in LIMITED:
-            # One UpdateItem on the counters' table, and only where limits are on.
-            expected.append(("UseRateLimits", {
+            # UpdateItem on the counters' table (limits and budgets exist in every mode), on the
+            # counters' items only: never another function's records (webhook#...).
+            expected.append((None, {
                 "Sid": "CountCallsPerCaller", "Effect": "Allow", "Action": "dynamodb:UpdateItem",
-                "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]}}))
+                "Resource": {"Fn::GetAtt": ["RateLimitTable", "Arn"]},
+                "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [
+                    "token#*", "room#*", "stream#*", "recording#*", "agent#*", "transcription#*", "budget#*"]}}}))
         role = rendered["Resources"][logical]["Properties"]["Role"]["Fn::GetAtt"][0]
         key = lambda c_st: c_st[1]["Sid"]
         assert sorted(effective_statements(rendered, role), key=key) == sorted(expected, key=key), logical
@@ -390,9 +395,16 @@ def test_webhooks_reach_a_bus_the_template_creates_and_rooms_derive_the_webhook_
     # the URL's host is the request's own domain.
     globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
     resolved = "{{resolve:secretsmanager:${WebhookKey}:SecretString}}"
-    assert globals_env["WEBHOOK_URL"] == {"Fn::If": [
-        "HasWebhookUrl", {"Fn::Sub": "${WebhookUrl}/" + resolved},
-        {"Fn::Sub": "https://{domainName}/videosdk-webhook/" + resolved}]}
+    # The URL holds the key: only the functions that send it upstream (room creation, recordings,
+    # transcription) have it.
+    assert "WEBHOOK_URL" not in globals_env
+    with_url = {logical for logical, fn in functions(template).items()
+                if "WEBHOOK_URL" in fn["Properties"].get("Environment", {}).get("Variables", {})}
+    assert with_url == {"CreateMeetingFunction", "StartRecordingFunction", "StartTranscriptionFunction"}
+    for logical in with_url:
+        assert resources[logical]["Properties"]["Environment"]["Variables"]["WEBHOOK_URL"] == {"Fn::If": [
+            "HasWebhookUrl", {"Fn::Sub": "${WebhookUrl}/" + resolved},
+            {"Fn::Sub": "https://{domainName}/videosdk-webhook/" + resolved}]}, logical
     # The key: generated (letters and digits, 48 of them), read by the function from its
     # environment (a dynamic reference: no call at cold start), never an output's value.
     generated = resources["WebhookKey"]["Properties"]["GenerateSecretString"]
@@ -403,8 +415,9 @@ def test_webhooks_reach_a_bus_the_template_creates_and_rooms_derive_the_webhook_
     assert resolved not in json.dumps(template["Outputs"])
     # Its own throttle, apart from the stage's default.
     routes = resources["HttpApi"]["Properties"]["RouteSettings"]
-    assert routes == {"POST /videosdk-webhook/{key}": {"ThrottlingBurstLimit": {"Ref": "WebhookThrottlingBurstLimit"},
-                                                       "ThrottlingRateLimit": {"Ref": "WebhookThrottlingRateLimit"}}}
+    throttle = {"ThrottlingBurstLimit": {"Ref": "WebhookThrottlingBurstLimit"},
+                "ThrottlingRateLimit": {"Ref": "WebhookThrottlingRateLimit"}}
+    assert routes == {"POST /videosdk-webhook/{key}": throttle, "POST /videosdk-webhook": throttle}
     for logical, fn in functions(template).items():
         assert "HttpApi" not in json.dumps(fn["Properties"].get("Environment", {})), logical
     assert globals_env["RECORDING_DIR_PATH"] == {"Ref": "RecordingDirPath"}
@@ -434,12 +447,68 @@ def condition(template, name, params):
     return ev(template["Conditions"][name])
 
 
-@pytest.mark.parametrize("auth_mode,setting,on", [
-    ("apps", "auto", True), ("none", "auto", True), ("jwt", "auto", False),
-    ("jwt", "on", True), ("apps", "off", False), ("none", "off", False),
+def evaluate(template, node, params):
+    """An environment value (with !If, !Sub of parameters, !Ref) for the given parameter values."""
+    if isinstance(node, str):
+        return node
+    (fn, args), = node.items()
+    if fn == "Fn::If":
+        cond, yes, no = args
+        return evaluate(template, yes if condition(template, cond, params) else no, params)
+    if fn == "Ref":
+        return params.get(args, template["Parameters"].get(args, {}).get("Default", args))
+    if fn == "Fn::Sub":
+        return re.sub(r"\$\{([^}]+)\}", lambda m: str(evaluate(template, {"Ref": m.group(1)}, params)), args)
+    raise AssertionError(f"unexpected {fn}")
+
+
+ALL_OFF = "token=off,room=off,stream=off,recording=off,agent=off,transcription=off"
+
+
+@pytest.mark.parametrize("auth_mode,setting,limits", [
+    # auto: every action in every mode, but signed-in get-token (and agent-token) count nothing.
+    ("jwt", "auto", "{default},token=off"), ("apps", "auto", "{default}"), ("none", "auto", "{default}"),
+    ("jwt", "on", "{default}"), ("apps", "on", "{default}"),
+    ("jwt", "off", ALL_OFF), ("apps", "off", ALL_OFF), ("none", "off", ALL_OFF),
 ])
-def test_rate_limits_are_on_by_default_for_anonymous_modes(template, auth_mode, setting, on):
-    assert condition(template, "UseRateLimits", {"AuthMode": auth_mode, "RateLimiting": setting}) is on
+def test_what_each_rate_limiting_setting_counts(template, auth_mode, setting, limits):
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    params = {"AuthMode": auth_mode, "RateLimiting": setting}
+    default = template["Parameters"]["RateLimits"]["Default"]
+    assert evaluate(template, env["RATE_LIMITS"], params) == limits.format(default=default)
+    # The table, and the budgets, in every mode and setting.
+    assert env["RATE_LIMIT_TABLE"] == {"Ref": "RateLimitTable"}
+    assert env["BUDGETS"] == {"Ref": "Budgets"}
+    assert evaluate(template, env["TOKEN_CALLER_AUTH"], params) == ("jwt" if auth_mode == "jwt" else "none")
+    dispatch = template["Resources"]["DispatchAgentFunction"]["Properties"]["Environment"]["Variables"]
+    opt_in = evaluate(template, dispatch["ANONYMOUS_AGENT_DISPATCH"], {**params, "AnonymousAgentDispatch": "allow"})
+    assert opt_in == ("deny" if auth_mode == "jwt" else "allow")
+    assert evaluate(template, dispatch["ANONYMOUS_AGENT_DISPATCH"], params) == "deny", "deny unless the operator allows"
+
+
+def test_budgets_bound_spending_by_default(template):
+    budgets = template["Parameters"]["Budgets"]
+    assert budgets["Default"] == "agent=200/86400,transcription=100/86400,recording=100/86400,stream=50/86400"
+    rust = (ROOT / "shared/src/config.rs").read_text()
+    assert re.search(r'DEFAULT_BUDGETS: &str =\s*"([^"]+)"', rust).group(1) == budgets["Default"]
+    for good in [budgets["Default"], "agent=off", "agent=10/3600,stream=off", "recording=1/2678400"]:
+        assert re.fullmatch(budgets["AllowedPattern"], good), good
+    for bad in ["", "token=1/60", "agent=1", "agent=1/60,", "agents=1/60"]:
+        assert not re.fullmatch(budgets["AllowedPattern"], bad), bad
+    resources = template["Resources"]
+    for action in ["agent", "transcription", "recording", "stream"]:
+        alarm = resources[f"{action.capitalize()}BudgetAlarm"]["Properties"]
+        assert (alarm["MetricName"], alarm["Dimensions"]) == ("BudgetUsed", [{"Name": "Action", "Value": action}])
+        assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+            "Maximum", 80, "GreaterThanOrEqualToThreshold")
+    dispatched = resources["AgentsDispatchedAlarm"]["Properties"]
+    assert (dispatched["MetricName"], dispatched["Statistic"], dispatched["Period"]) == ("AgentsDispatched", "Sum", 3600)
+    assert dispatched["Threshold"] == {"Ref": "AgentsDispatchedAlarmThreshold"}
+    assert template["Parameters"]["AgentsDispatchedAlarmThreshold"]["MinValue"] == 1
+    body = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert 'MetricName=\\"BudgetUsed\\"' in body and "{${MetricsNamespace},Action}" in body
+    described = template["Parameters"]["RateLimiting"]["Description"]
+    assert "every action in every AuthMode" in described and "off" in described
 
 
 def test_the_rate_limit_table_and_its_settings(template):
@@ -451,8 +520,6 @@ def test_the_rate_limit_table_and_its_settings(template):
     assert props["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     env = template["Globals"]["Function"]["Environment"]["Variables"]
-    assert env["RATE_LIMIT_TABLE"] == {"Fn::If": ["UseRateLimits", {"Ref": "RateLimitTable"}, ""]}
-    assert env["RATE_LIMITS"] == {"Ref": "RateLimits"}
     assert env["TOKEN_MAX_TTL_SECONDS"] == {"Ref": "TokenMaxTtlSeconds"}
     assert env["ANONYMOUS_MAX_TTL_SECONDS"] == {"Ref": "AnonymousMaxTtlSeconds"}
     limits = template["Parameters"]["RateLimits"]
@@ -500,7 +567,7 @@ def written_metrics():
     """The metric names `shared::metrics` writes: `count(on, "Name", n)`, `("Name", "Unit", …)`
     and the coded `….then_some("Name")`."""
     return (re.findall(r'\bcount\([^,]+, "(\w+)"', METRICS_RS)
-            + re.findall(r'\("(\w+)", "(?:Count|Milliseconds)"', METRICS_RS)
+            + re.findall(r'\("(\w+)", "(?:Count|Milliseconds|Percent)"', METRICS_RS)
             + re.findall(r'then_some\("(\w+)"\)', METRICS_RS))
 # Our alarms: name -> the metrics they read, by namespace ("ours" = MetricsNamespace).
 OUR_ALARMS = {
@@ -511,7 +578,14 @@ OUR_ALARMS = {
     "WebhooksRejectedAlarm": {("ours", "WebhooksRejected")},
     "EventBusErrorsAlarm": {("ours", "EventBusErrors")},
     "GetTokenLatencyAlarm": {("AWS/Lambda", "Duration")},
+    "AgentBudgetAlarm": {("ours", "BudgetUsed")},
+    "TranscriptionBudgetAlarm": {("ours", "BudgetUsed")},
+    "RecordingBudgetAlarm": {("ours", "BudgetUsed")},
+    "StreamBudgetAlarm": {("ours", "BudgetUsed")},
+    "AgentsDispatchedAlarm": {("ours", "AgentsDispatched")},
 }
+# Alarms on a metric by one of its dimensions (not the total): each budget's use, by Action.
+BY_DIMENSION = {"AgentBudgetAlarm", "TranscriptionBudgetAlarm", "RecordingBudgetAlarm", "StreamBudgetAlarm"}
 
 
 def _alarm_metrics(alarm):
@@ -539,7 +613,7 @@ def test_every_alarm_exists_and_reads_the_right_metric_and_namespace(template):
                 assert f'"{metric}"' in METRICS_RS, metric
         # Totals: the alarms on our metrics name no dimension (the functions publish `[]` too).
         for stat in _alarm_metrics(alarm)[1]:
-            if stat["Namespace"] == {"Ref": "MetricsNamespace"}:
+            if stat["Namespace"] == {"Ref": "MetricsNamespace"} and name not in BY_DIMENSION:
                 assert "Dimensions" not in stat
     assert resources["SecretUnavailableAlarm"]["Properties"]["EvaluationPeriods"] == 5
     assert resources["SecretUnavailableAlarm"]["Properties"]["Period"] * 5 == 300

@@ -137,9 +137,10 @@ async fn versions(state: &State, req: &Request, agent: &str) -> Result<Response<
     if let Some(pinned) = &allowed.pinned_version {
         return Ok(ok(&json!({"versions": [{"versionId": pinned}]})));
     }
-    // Keyed by VideoSDK's endpoint and the agent: one entry per listed agent (AGENTS bounds it).
-    static CACHE: Mutex<Vec<((String, String), Instant, Value)>> = Mutex::new(Vec::new());
-    let key = (state.config.api_endpoint.clone(), allowed.id.clone());
+    // Keyed by the container's state (one per process; the tests build many) and the agent: one
+    // entry per listed agent (AGENTS bounds it).
+    static CACHE: Mutex<Vec<((usize, String), Instant, Value)>> = Mutex::new(Vec::new());
+    let key = (std::ptr::from_ref(state) as usize, allowed.id.clone());
     let hit = {
         let cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
         cache.iter().find(|(k, at, _)| *k == key && at.elapsed() < VERSIONS_CACHE).map(|e| e.2.clone())

@@ -26,6 +26,10 @@ fn dispatched() -> ResponseTemplate {
         "success": true, "jobId": "job-1", "status": "dispatched", "workerId": "w-1", "roomId": ROOM, "agentId": "tutor"}}))
 }
 
+/// `AuthMode=apps`: dispatch-agent behind the authorizer (`CALLER_AUTH=jwt`), the apps' tokens
+/// minted by get-token for anonymous callers (`TOKEN_CALLER_AUTH=none`).
+const APPS_MODE: &[(&str, &str)] = &[("AGENTS", "tutor"), ("CALLER_AUTH", "jwt"), ("TOKEN_CALLER_AUTH", "none")];
+
 /// A case: name, configuration, the event, and the body VideoSDK must receive.
 type Forwarded<'a> = (&'a str, Vec<(&'a str, &'a str)>, Event, Value);
 
@@ -215,6 +219,20 @@ async fn refusals_reach_nothing_upstream() {
             "agent_not_allowed",
         ),
         ("versions of an agent not listed", AGENTS, versions("other-agent"), 403, "agent_not_allowed"),
+        // Tokens minted for anonymous callers: every agent route needs ANONYMOUS_AGENT_DISPATCH=allow.
+        ("anonymous token, app dispatch, no opt-in", anonymous, app_dispatch(ok()), 403, "forbidden"),
+        ("anonymous token, versions, no opt-in", anonymous, versions("tutor"), 403, "forbidden"),
+        ("apps mode: tokens minted anonymously, dispatch", APPS_MODE, app_dispatch(ok()), 403, "forbidden"),
+        ("apps mode: tokens minted anonymously, versions", APPS_MODE, versions("tutor"), 403, "forbidden"),
+        (
+            "a lobby token (ask_join only)",
+            AGENTS,
+            Event::post("/v2/agent/dispatch")
+                .json(ok())
+                .header("Authorization", &participant_token(|c| c["permissions"] = json!(["ask_join"]))),
+            403,
+            "forbidden",
+        ),
         ("other agent routes", AGENTS, Event::post("/v2/agent/general/dispatch").json(ok()), 404, "not_found"),
     ];
     assert_all_refused(dispatch_agent::handler, cases).await;
@@ -232,6 +250,55 @@ async fn refusals_reach_nothing_upstream() {
             assert_eq!(body["message"], body["error"]["message"], "{name}: the apps show the top-level message");
         }
     }
+}
+
+#[tokio::test]
+async fn anonymous_dispatch_is_the_operator_s_opt_in_on_every_agent_route() {
+    // Refused: the message tells the operator what to set, at the top level where the apps read it.
+    for config in [&[("AGENTS", "tutor"), ("CALLER_AUTH", "none")][..], APPS_MODE] {
+        for event in [app_dispatch(json!({"meetingId": ROOM, "agentId": "tutor"})), versions("tutor")] {
+            let body =
+                assert_refused_before_upstream(dispatch_agent::handler, config, "no opt-in", &event, 403, "forbidden")
+                    .await;
+            let message = body["message"].as_str().unwrap();
+            assert!(message.contains("ANONYMOUS_AGENT_DISPATCH=allow") && message.contains("AnonymousAgentDispatch"));
+        }
+    }
+    // Opted in: served.
+    for config in [
+        &[("AGENTS", "tutor"), ("CALLER_AUTH", "none"), ("ANONYMOUS_AGENT_DISPATCH", "allow")][..],
+        &[
+            ("AGENTS", "tutor"),
+            ("CALLER_AUTH", "jwt"),
+            ("TOKEN_CALLER_AUTH", "none"),
+            ("ANONYMOUS_AGENT_DISPATCH", "allow"),
+        ],
+    ] {
+        let fake = FakeVideoSdk::start().await;
+        fake.on("POST", "/v2/agent/dispatch", dispatched()).await;
+        let state = fake.state(config).await;
+        let response =
+            dispatch_agent::handler(state, app_dispatch(json!({"meetingId": ROOM, "agentId": "tutor"})).request())
+                .await;
+        assert_eq!(response.status(), 200, "{config:?}: {}", body_json(&response));
+    }
+}
+
+#[tokio::test]
+async fn an_unpinned_agent_s_versions_are_asked_once_a_minute() {
+    let fake = FakeVideoSdk::start().await;
+    let listed = json!({"versions": [{"versionId": "v3"}]});
+    fake.on("GET", "/ai/v1/agents/tutor/versions", ResponseTemplate::new(200).set_body_json(listed)).await;
+    let state = fake.state(AGENTS).await;
+    for _ in 0..5 {
+        let response = dispatch_agent::handler(state, versions("tutor").request()).await;
+        assert_eq!(
+            body_json(&response),
+            json!({"versions": [{"versionId": "v3", "versionTag": null, "createdAt": null}]})
+        );
+    }
+    assert_eq!(fake.requests().await.len(), 1, "answered from the container's cache for 60 s");
+    assert_eq!(dispatch_agent::VERSIONS_CACHE.as_secs(), 60);
 }
 
 #[tokio::test]
@@ -361,14 +428,25 @@ async fn the_log_names_who_dispatched_which_agent_into_which_room() {
     let fake = FakeVideoSdk::start().await;
     fake.on("POST", "/v2/agent/dispatch", dispatched()).await;
     let state = fake.state(AGENTS).await;
-    let event = Event::post("/v2/agent/dispatch")
-        .json(json!({"meetingId": "room-5", "agentId": "support"}))
-        .header("Authorization", &participant_token(|c| c["participantId"] = json!("ada")));
+    let event = Event::post("/v2/agent/dispatch").json(json!({"meetingId": "room-5", "agentId": "support"})).header(
+        "Authorization",
+        &participant_token(|c| {
+            c["participantId"] = json!("ada");
+            c["jti"] = json!("0b6f7f9e-jti-of-ada");
+        }),
+    );
     let response = dispatch_agent::handler(state, event.request()).await;
     assert_eq!(response.status(), 200);
     assert_logged(
         &logs,
         "dispatched an agent",
-        &["caller=\"ada\"", "room_id=\"room-5\"", "agent_id=\"support\"", "version=\"sup-v7\"", "job_id=\"job-1\""],
+        &[
+            "caller=\"ada\"",
+            "jti=\"0b6f7f9e-jti-of-ada\"",
+            "room_id=\"room-5\"",
+            "agent_id=\"support\"",
+            "version=\"sup-v7\"",
+            "job_id=\"job-1\"",
+        ],
     );
 }

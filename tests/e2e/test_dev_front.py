@@ -1,0 +1,204 @@
+"""`make dev`'s front door (tools/dev_front.py): what a web page can reach on any port `make dev`
+opens is the API's routes only, with the Host and Origin checks applied to the real request; the
+Lambda emulator's Invoke and runtime APIs take no event a page writes (contract: "Local
+development (`make dev`)"). All traffic goes to loopback addresses."""
+
+import http.client
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import jwt
+
+from conftest import (API_KEY, ROOT, SECRET, Processes, cargo_lambda, free_bad_port, free_port, listening_sockets,
+                      process_group, standin_requests, wait_for_port)
+from test_dev_server import launch_chromium
+
+# An agent-token event whose IAM identity anyone can write into an Invoke API body.
+FORGED_IAM = json.loads((ROOT / "events" / "agent-token.json").read_text())
+
+
+def forged(event, host="localhost"):
+    event = json.loads(json.dumps(event))
+    event["headers"] = {**event.get("headers", {}), "host": host}
+    return event
+
+
+def post_raw(address, port, path, body, headers):
+    """One POST to address:port (a loopback address), with exactly these headers."""
+    conn = http.client.HTTPConnection(address, port, timeout=300)
+    conn.request("POST", path, body=json.dumps(body).encode(), headers=headers)
+    resp = conn.getresponse()
+    text = resp.read().decode(errors="replace")
+    conn.close()
+    return resp.status, text
+
+
+def answer_of(status, text):
+    """The function's answer in an Invoke API reply (the Lambda response object), else the front's."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return status, text
+    if isinstance(value, dict) and "statusCode" in value:
+        return value["statusCode"], value.get("body", "")
+    return status, text
+
+
+def test_a_page_reaches_no_function_through_the_emulator_s_apis(dev_server, processes):
+    """Headless Chromium on another origin posts an agent-token event (a forged IAM identity) to
+    the Invoke API on make dev's port and on the emulator's own port: the browser refuses the
+    emulator's port (a Fetch "bad port"), the front refuses the page; nothing is minted, while
+    the same make dev still serves the API's routes to the page."""
+    from playwright.sync_api import sync_playwright
+
+    front = int(dev_server.base.split(":")[2].split("/")[0])
+    page_port = free_port()
+    server = processes.start("blank-page", ["python3", "-m", "http.server", page_port, "--bind", "127.0.0.1",
+                                            "--directory", ROOT / "examples" / "web"])
+    wait_for_port(page_port, server, "page server")
+    minted_before = dev_server.log_path.read_text(errors="replace").count("issued an agent token")
+    event = json.dumps(forged(FORGED_IAM))
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page()
+            failures = []
+            page.on("requestfailed", lambda r: failures.append((r.url, r.failure)))
+            page.goto(f"http://127.0.0.1:{page_port}/index.html")
+            outcomes = page.evaluate("""async ([front, emulator, event]) => {
+                const attempt = async (url, init) => {
+                    try { const r = await fetch(url, init); return r.type + ":" + r.status; }
+                    catch (e) { return "failed"; }
+                };
+                const invoke = "/2015-03-31/functions/agent-token/invocations";
+                return {
+                    emulator: await attempt(`http://127.0.0.1:${emulator}${invoke}`, {method: "POST", mode: "no-cors", body: event}),
+                    front: await attempt(`http://localhost:${front}${invoke}`, {method: "POST", mode: "no-cors", body: event}),
+                    runtime: await attempt(`http://localhost:${front}/2018-06-01/runtime/invocation/next`, {mode: "no-cors"}),
+                    api: await attempt(`http://localhost:${front}/get-token`, {}),
+                };
+            }""", [front, dev_server.emulator_port, event])
+        finally:
+            browser.close()
+    assert outcomes["emulator"] == "failed", outcomes
+    assert any(str(dev_server.emulator_port) in url and "ERR_UNSAFE_PORT" in (why or "") for url, why in failures), failures
+    assert outcomes["front"] == "opaque:0" and outcomes["runtime"] == "opaque:0", outcomes
+    assert outcomes["api"] == "cors:200", "the API's routes still answer the page"
+    time.sleep(1)
+    log = dev_server.log_path.read_text(errors="replace")
+    assert log.count("issued an agent token") == minted_before, "a page's event minted an agent token"
+
+
+def test_make_dev_on_real_credentials_mints_nothing_from_the_invoke_api_and_opens_no_spending(processes, standin):
+    """With real-looking credentials: on every address and port make dev listens on, the Invoke API
+    with a forged IAM identity and `Host: localhost`, as a page sends it (with an Origin) or as
+    anything reaching the emulator's own port sends it, mints nothing; the README's `cargo lambda
+    invoke` still works; no anonymous opt-in that spends money is preset."""
+    port, emulator_port = free_port(), free_bad_port()
+    env = {k: "" for k in ("VIDEOSDK_SECRET_ID", "CALLER_AUTH", "ALLOWED_ORIGINS", "AGENTS")}
+    # As the README says for the sample events (they name the deployed API's host) in this mode.
+    sample_host = json.loads((ROOT / "events" / "get-token-post.json").read_text())["headers"]["host"]
+    env.update({"VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET, "VIDEOSDK_API_ENDPOINT": standin,
+                "ALLOWED_HOSTS": f"localhost,127.0.0.1,[::1],{sample_host}",
+                "DEV_PORT": str(port), "DEV_EMULATOR_PORT": str(emulator_port)})
+    proc = processes.start("make-dev-real-front", [ROOT / "tools" / "dev.sh"], env=env)
+    wait_for_port(port, proc, "make dev", timeout=600)
+    deadline = time.monotonic() + 600
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/get-token", timeout=600) as resp:
+                token = json.loads(resp.read())["token"]
+                break
+        except (urllib.error.URLError, ConnectionError):
+            assert time.monotonic() < deadline and proc.poll() is None, proc.log_path.read_text(errors="replace")
+            time.sleep(1)
+    assert jwt.decode(token, SECRET, algorithms=["HS256"])["apikey"] == API_KEY
+
+    listening = listening_sockets(process_group(proc.pid))
+    assert {p for _, p in listening} == {port, emulator_port}, listening
+    assert all(address in ("127.0.0.1", "::1") for address, _ in listening), "loopback only"
+
+    def minted():
+        log = proc.log_path.read_text(errors="replace")
+        return log.count("issued an agent token") + log.count("issued a participant token")
+
+    minted_before = minted()
+    invoke = "/2015-03-31/functions/{}/invocations"
+    page_headers = {"Host": "localhost", "Origin": "https://evil.example", "Content-Type": "text/plain"}
+    tried = 0
+    for address, listen_port in sorted(listening):
+        for function, event in [("agent-token", forged(FORGED_IAM)), ("get-token", forged(FORGED_IAM))]:
+            attempts = [page_headers, {**page_headers, "Host": f"localhost:{listen_port}"}]
+            if listen_port == emulator_port:
+                # Anything that reaches the emulator's own port, browser or not.
+                attempts.append({"Host": "localhost", "Content-Type": "application/json"})
+            for headers in attempts:
+                status, text = answer_of(*post_raw(address, listen_port, invoke.format(function), event, headers))
+                tried += 1
+                assert status == 403 and "forbidden" in text, (address, listen_port, function, headers, text)
+                assert "token\\\"" not in text and '"token"' not in text, text
+    assert tried >= 12
+    time.sleep(1)
+    assert minted() == minted_before, proc.log_path.read_text(errors="replace")[-3000:]
+
+    # The README's commands, through make dev's own port: the default address (::1) when this
+    # machine has it, as printed, else 127.0.0.1.
+    address = [] if any(a == "::1" for a, _ in listening) else ["--invoke-address", "127.0.0.1"]
+    out = subprocess.run(cargo_lambda() + ["invoke", "get-token", "--invoke-port", str(port), *address,
+                                           "--data-file", str(ROOT / "events" / "get-token-post.json")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["statusCode"] == 200, answer
+    assert jwt.decode(json.loads(answer["body"])["token"], SECRET, algorithms=["HS256"])["apikey"] == API_KEY
+
+    # Nothing that spends is open to anonymous callers on real credentials.
+    sent = len(standin_requests(standin))
+    room = {"roomId": "abcd-efgh-ijkl"}
+    spending = [
+        ("/dispatch-agent", {"meetingId": "abcd-efgh-ijkl", "agentId": "dev-agent"}, {}),
+        ("/v2/agent/dispatch", {"meetingId": "abcd-efgh-ijkl", "agentId": "dev-agent"}, {"Authorization": token}),
+        ("/start-recording", room, {}),
+        ("/start-transcription", room, {}),
+        ("/create-livestream", {**room, "outputs": [{"url": "rtmp://a.rtmp.youtube.com/live2", "streamKey": "k"}]}, {}),
+        ("/end-meeting", room, {}),
+        ("/agent-token", room, {}),
+    ]
+    for path, body, headers in spending:
+        status, text = post_raw("127.0.0.1", port, path, body,
+                                {"Host": f"localhost:{port}", "Content-Type": "application/json", **headers})
+        assert status == 403, (path, status, text)
+        assert "forbidden" in text or "agent_not_allowed" in text, (path, text)
+    assert len(standin_requests(standin)) == sent, "nothing reached VideoSDK"
+    assert "nothing that spends" in proc.log_path.read_text(errors="replace")
+
+
+def test_ctrl_c_stops_everything_make_dev_started(tmp_path):
+    """SIGINT to make dev (Ctrl-C) ends every process it started, and frees its ports."""
+    import os
+    import signal
+
+    procs = Processes(tmp_path)
+    port, emulator_port = free_port(), free_bad_port()
+    env = {k: "" for k in ("VIDEOSDK_SECRET_ID", "VIDEOSDK_API_KEY", "VIDEOSDK_SECRET", "CALLER_AUTH")}
+    env.update({"DEV_PORT": str(port), "DEV_EMULATOR_PORT": str(emulator_port), "DEV_STANDIN_PORT": str(free_port())})
+    try:
+        proc = procs.start("make-dev-stop", [ROOT / "tools" / "dev.sh"], env=env)
+        wait_for_port(port, proc, "make dev", timeout=600)
+        wait_for_port(emulator_port, proc, "the emulator", timeout=600)
+        group = process_group(proc.pid)
+        assert len(group) >= 3, group
+        os.kill(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while [p for p in group if os.path.exists(f"/proc/{p}") and
+               "Z" not in open(f"/proc/{p}/stat").read().split()[2]] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        alive = [p for p in group if os.path.exists(f"/proc/{p}")
+                 and "Z" not in open(f"/proc/{p}/stat").read().split()[2]]
+        assert not alive, alive
+    finally:
+        procs.stop_all()
