@@ -124,6 +124,21 @@ MSG
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$emulator_port" &
 watch_pid=$!
 pids="$pids $watch_pid"
+# The front opens $port once the emulator listens: a connection to $port means make dev is up.
+python3 - "$emulator_port" "$watch_pid" <<'PY'
+import os, socket, sys, time
+port, watch = int(sys.argv[1]), int(sys.argv[2])
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        break
+    except OSError:
+        try:
+            os.kill(watch, 0)
+        except OSError:
+            sys.exit("make dev: cargo lambda watch exited")
+        time.sleep(0.1)
+PY
 python3 tools/dev_front.py --port "$port" --upstream-port "$emulator_port" &
 pids="$pids $!"
 echo "Stop with Ctrl-C: it stops everything make dev started." >&2

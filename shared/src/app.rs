@@ -112,15 +112,12 @@ impl State {
     /// Counts one `action` by `caller` ([`Self::admit_as`]), then makes `call` (the upstream
     /// call that spends): when VideoSDK refuses it (a 4xx: nothing started), the budget is given
     /// back. Boxed: nested in a handler, the counters' futures make its type too deep to lay out.
-    pub fn spend<'a, T: 'a>(
+    pub fn spend<'a, T: Send + 'a>(
         &'a self,
         caller: &'a str,
         action: Action,
         call: impl Future<Output = Result<T, ApiError>> + Send + 'a,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>
-    where
-        T: Send,
-    {
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>> {
         Box::pin(async move {
             let admission = self.admit_as(caller, action).await?;
             let result = call.await;

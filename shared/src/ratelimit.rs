@@ -246,10 +246,15 @@ impl RateLimiter {
             self.give_back(Admission { counted: all_counted }).await;
             return Err(refusal);
         }
-        for cause in [&by_limit, &by_share, &by_budget].into_iter().filter_map(|c| match c {
-            Count::Unchecked(cause) => Some(cause),
+        // The budget's one item is shared by every caller: DynamoDB throttling it is not this
+        // caller's doing, so the request goes on, counted as unchecked.
+        let budget_throttled =
+            matches!(by_budget, Count::Throttled).then(|| "DynamoDB throttled the budget's item".to_owned());
+        let causes = [&by_limit, &by_share, &by_budget].into_iter().filter_map(|c| match c {
+            Count::Unchecked(cause) => Some(cause.clone()),
             _ => None,
-        }) {
+        });
+        for cause in causes.chain(budget_throttled) {
             let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
             crate::metrics::rate_limit_unchecked();
             tracing::warn!(action = %action, table = %self.table, failures, cause = %cause, "rate limit not checked; the request goes on");

@@ -800,7 +800,12 @@ pub enum Fault {
     Close = 2,
     /// Answers Secrets Manager's throttling error.
     Throttle = 3,
+    /// Forwards after [`SLOW`]: the caller has given up by then, but the request still lands.
+    Slow = 4,
 }
+
+/// How long [`Fault::Slow`] holds a request before forwarding it.
+pub const SLOW: Duration = Duration::from_millis(800);
 
 /// A proxy in front of a real endpoint that injects faults, request by request (pooled
 /// connections included): the real Secrets Manager of `moto_server`, hanging, down or throttling
@@ -898,7 +903,10 @@ fn relay(
     while let Some((head, body)) = read_request(&mut reader) {
         requests.fetch_add(1, Ordering::SeqCst);
         match fault.load(Ordering::SeqCst) {
-            0 => {
+            mode @ (0 | 4) => {
+                if mode == Fault::Slow as u8 {
+                    std::thread::sleep(SLOW);
+                }
                 let Ok(mut up) = TcpStream::connect(upstream) else { return };
                 let mut request = head.join("\r\n").into_bytes();
                 request.extend_from_slice(b"\r\nConnection: close\r\n\r\n");

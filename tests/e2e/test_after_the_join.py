@@ -112,7 +112,8 @@ def test_an_agent_s_session_events_reach_eventbridge_verified(moto, standin, sta
               "CALLER_AUTH": "none", "ANONYMOUS_ROOM_CONTROL": "allow"}
     hook = start_function("videosdk-webhook", {**common, "EVENT_BUS_NAME": "videosdk-agents"})
     webhook_url = hook.url + "/videosdk-webhook"
-    fns = {name: start_function(name, {**common, "WEBHOOK_URL": webhook_url, "AGENTS": "dev-agent=dev-agent-v1"})
+    fns = {name: start_function(name, {**common, "WEBHOOK_URL": webhook_url, "AGENTS": "dev-agent=dev-agent-v1",
+                                       "ANONYMOUS_AGENT_DISPATCH": "allow"})
            for name in ["get-token", "create-meeting", "dispatch-agent", "start-transcription", "end-meeting"]}
 
     token = {"Authorization": fns["get-token"].request("GET")[2]["token"]}

@@ -122,6 +122,9 @@ async fn dispatch(
     Ok(job_id)
 }
 
+/// One agent's version list as answered: (the state it was asked for, the agent), when, the list.
+type CachedVersions = ((usize, String), Instant, Value);
+
 /// How long an unpinned agent's version list is answered from this container's cache.
 pub const VERSIONS_CACHE: Duration = Duration::from_secs(60);
 
@@ -139,7 +142,7 @@ async fn versions(state: &State, req: &Request, agent: &str) -> Result<Response<
     }
     // Keyed by the container's state (one per process; the tests build many) and the agent: one
     // entry per listed agent (AGENTS bounds it).
-    static CACHE: Mutex<Vec<((usize, String), Instant, Value)>> = Mutex::new(Vec::new());
+    static CACHE: Mutex<Vec<CachedVersions>> = Mutex::new(Vec::new());
     let key = (std::ptr::from_ref(state) as usize, allowed.id.clone());
     let hit = {
         let cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());

@@ -176,3 +176,30 @@ async fn the_log_names_who_recorded_which_room() {
     assert_eq!(response.status(), 200);
     assert_logged(&logs, "started a recording", &["caller=\"mod-1\"", "room_id=\"room-5\""]);
 }
+
+#[tokio::test]
+async fn videosdk_messages_passed_on_never_carry_the_webhook_key() {
+    let key = "k3y-0123456789abcdefghijklmnopqrstuvwxyz";
+    let url = format!("https://hooks.operator.example.com/videosdk-webhook/{key}");
+    for reply in [
+        ResponseTemplate::new(422).set_body_json(json!({"message": format!("webhookUrl {url} is not reachable")})),
+        ResponseTemplate::new(200).set_body_json(json!({"success": false, "error": format!("bad webhook {url}")})),
+        ResponseTemplate::new(400).set_body_string(format!("invalid webhookUrl: {}", url.replace('/', "%2F"))),
+    ] {
+        let fake = FakeVideoSdk::start().await;
+        fake.on("POST", "/v2/recordings/start", reply).await;
+        let mut vars = ANONYMOUS.to_vec();
+        vars.extend([("WEBHOOK_URL", url.as_str()), ("WEBHOOK_KEY", key)]);
+        let state = fake.state(&vars).await;
+        let (logs, guard) = capture_logs();
+        let response = start_recording::handler(state, post(json!({"roomId": "abcd-efgh-ijkl"})).request()).await;
+        drop(guard);
+        let body = body_json(&response);
+        assert!(response.status().is_client_error() || response.status() == 502, "{body}");
+        assert!(!body.to_string().contains(key), "the key passed on: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("<redacted>"), "{body}");
+        assert!(!logs.text().contains(key), "the key logged: {}", logs.text());
+        // It did go upstream, where it belongs.
+        assert_eq!(request_json(&fake.only_request().await)["webhookUrl"], url.as_str());
+    }
+}

@@ -12,8 +12,8 @@ use shared::events::EventBus;
 use shared::signature::Signer;
 use shared::webhook::{KeyStore, Published};
 use testkit::{
-    Event, FakeVideoSdk, Fault, FaultProxy, Moto, body_json, create_limits_table, dynamodb_client, eventbridge_client,
-    leak,
+    Event, FakeVideoSdk, Fault, FaultProxy, Moto, SLOW, body_json, capture_logs, create_limits_table, dynamodb_client,
+    eventbridge_client, leak,
 };
 use wiremock::ResponseTemplate;
 
@@ -196,4 +196,121 @@ async fn a_delivery_is_published_at_most_once_and_a_failed_publish_is_not_rememb
     let (got, body) = answer(missing, keyed(&BODY.replace("dev-agent", "fifth"), &signer)).await;
     assert_eq!(got, 200, "{body}");
     assert_eq!(bus_proxy.requests(), before + 1);
+}
+
+#[tokio::test]
+async fn a_repeat_while_the_first_is_still_publishing_is_503_and_a_failed_publish_is_retried() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let moto = Moto::start();
+    let bus_proxy = FaultProxy::start(&moto.endpoint);
+    let table_proxy = FaultProxy::start(&moto.endpoint);
+    eventbridge_client(&moto.endpoint).create_event_bus().name("videosdk-events").send().await.unwrap();
+    let db = dynamodb_client(&moto.endpoint);
+    create_limits_table(&db, "videosdk-limits").await;
+    let signer = Signer::generate();
+    let pem = signer.public_key_pem();
+    let fake = FakeVideoSdk::start().await;
+    let mut state = fetching_state(&fake, &[("VIDEOSDK_WEBHOOK_PUBLIC_KEY", pem.as_str())]).await;
+    let hooks = state.webhooks.as_mut().unwrap();
+    hooks.bus = Some(EventBus::with_client(eventbridge_client(&bus_proxy.endpoint), "videosdk-events".into()));
+    hooks.bus_broken = false;
+    hooks.published =
+        Some(Published::with_client(dynamodb_client(&table_proxy.endpoint), "videosdk-limits".into(), 604_800));
+    let state = leak(state);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let claim = |body: &str, claim_until: u64| {
+        db.put_item()
+            .table_name("videosdk-limits")
+            .item("pk", AttributeValue::S(format!("webhook#{}", shared::signature::sha256_hex(body.as_bytes()))))
+            .item("expiresAt", AttributeValue::N((now + 604_800).to_string()))
+            .item("claimUntil", AttributeValue::N(claim_until.to_string()))
+            .send()
+    };
+
+    // Another delivery claimed it 20 s ago and has not published it yet: 503 with the claim's
+    // remaining seconds, nothing published, never "duplicate".
+    let pending = BODY.replace("dev-agent", "pending");
+    claim(&pending, now + 40).await.unwrap();
+    let response = videosdk_webhook::handler(state, keyed(&pending, &signer).request()).await;
+    let body = body_json(&response);
+    assert_eq!(
+        (response.status().as_u16(), body["error"]["code"].as_str()),
+        (503, Some("event_bus_unavailable")),
+        "{body}"
+    );
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((38..=41).contains(&retry_after), "{retry_after}");
+    assert!(body.get("duplicate").is_none());
+    assert_eq!(bus_proxy.requests(), 0, "nothing published");
+    // That first publish failed and released its claim: VideoSDK's retry publishes.
+    db.delete_item()
+        .table_name("videosdk-limits")
+        .key("pk", AttributeValue::S(format!("webhook#{}", shared::signature::sha256_hex(pending.as_bytes()))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer(state, keyed(&pending, &signer)).await.0, 200);
+    assert_eq!(bus_proxy.requests(), 1);
+    // A claim that lapsed (its publisher crashed): published.
+    let lapsed = BODY.replace("dev-agent", "lapsed");
+    claim(&lapsed, now - 1).await.unwrap();
+    let (got, body) = answer(state, keyed(&lapsed, &signer)).await;
+    assert_eq!((got, body.get("duplicate")), (200, None), "{body}");
+
+    // The claim's write times out (it lands later: the outcome was unknown) and the publish fails:
+    // the claim is released too, so VideoSDK's retry publishes the event instead of it being lost.
+    let slow = BODY.replace("dev-agent", "slow-table");
+    table_proxy.set(Fault::Slow);
+    bus_proxy.set(Fault::Close);
+    let (logs, guard) = capture_logs();
+    assert_eq!(answer(state, keyed(&slow, &signer)).await.0, 503);
+    drop(guard);
+    assert!(logs.text().contains("publishing it (at least once)"), "{}", logs.text());
+    tokio::time::sleep(SLOW + Duration::from_millis(500)).await;
+    table_proxy.set(Fault::Pass);
+    bus_proxy.set(Fault::Pass);
+    let published = bus_proxy.requests();
+    let (got, body) = answer(state, keyed(&slow, &signer)).await;
+    assert_eq!((got, body.get("duplicate")), (200, None), "the retry is published: {body}");
+    assert_eq!(bus_proxy.requests(), published + 1);
+}
+
+#[tokio::test]
+async fn deliveries_to_the_bare_route_are_404_counted_and_name_their_room() {
+    let signer = Signer::generate();
+    let pem = signer.public_key_pem();
+    let fake = FakeVideoSdk::start().await;
+    let state = leak(fetching_state(&fake, &[("VIDEOSDK_WEBHOOK_PUBLIC_KEY", pem.as_str())]).await);
+    let (logs, guard) = capture_logs();
+    let (response, record) = shared::metrics::scope(videosdk_webhook::handler(
+        state,
+        delivery("/videosdk-webhook", BODY, &signer).request(),
+    ))
+    .await;
+    drop(guard);
+    assert_eq!(response.status(), 404);
+    let line = record
+        .line(
+            "ns",
+            "videosdk-webhook",
+            shared::metrics::Answer { status: 404, code: Some("not_found") },
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+    assert!(line.contains("\"WebhookUnaddressed\":1"), "{line}");
+    assert!(logs.text().contains("room_id=\"abcd-efgh-ijkl\""), "{}", logs.text());
+    // A forged one is counted, but names no room.
+    let forger = Signer::generate();
+    let (logs, guard) = capture_logs();
+    let response = videosdk_webhook::handler(state, delivery("/videosdk-webhook", BODY, &forger).request()).await;
+    drop(guard);
+    assert_eq!(response.status(), 404);
+    assert!(!logs.text().contains("abcd-efgh-ijkl"), "{}", logs.text());
+    // A fetched key is never fetched for such a delivery.
+    let fetching = leak(fetching_state(&fake, &[]).await);
+    assert_eq!(
+        videosdk_webhook::handler(fetching, delivery("/videosdk-webhook", BODY, &signer).request()).await.status(),
+        404
+    );
+    assert!(fake.requests().await.is_empty());
 }
