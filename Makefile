@@ -1,6 +1,6 @@
 # The two commands a new user needs:
-#   make dev   serve every function locally (see README)
-#   make test  install the tools, then run every check and test
+#   make dev   serve every function locally (docs/local-development.md; LAN=1 for devices)
+#   make test  install the tools, then run every check and test (CONTRIBUTING.md)
 # Both install what they need into .venv/ (pinned in tools/requirements.txt).
 
 SHELL := /bin/bash
@@ -16,7 +16,7 @@ SAM_TARGET_DIR := $(CURDIR)/target/lambda-build
 # deploys default to arm64 (see README).
 SAM_ARCH ?= x86_64
 
-.PHONY: dev dev-tools release test bench bench-smoke bench-build fuzz soak venv browser lint unit template sam-build e2e
+.PHONY: dev dev-tools deploy-tools release test bench bench-smoke bench-build fuzz soak venv browser lint unit template sam-build e2e
 
 dev: dev-tools
 	tools/dev.sh
@@ -39,6 +39,17 @@ $(DEV_STAMP): tools/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps "$$(grep '^cargo-lambda==' tools/requirements.txt)"
 	rm -f $(VENV)/.dev-installed-*
+	touch $@
+
+# Deploying from source needs SAM CLI and cargo-lambda (their pinned versions), not the test stack:
+# `make deploy-tools`, then `.venv/bin/sam build` (docs/deploy.md).
+DEPLOY_STAMP := $(VENV)/.deploy-installed-$(REQS_HASH)
+deploy-tools: $(DEPLOY_STAMP)
+
+$(DEPLOY_STAMP): tools/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check "$$(grep '^cargo-lambda==' tools/requirements.txt)" "$$(grep '^aws-sam-cli==' tools/requirements.txt)"
+	rm -f $(VENV)/.deploy-installed-*
 	touch $@
 
 $(VENV_STAMP): tools/requirements.txt

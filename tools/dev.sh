@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `make dev`: serve the API at http://localhost:${DEV_PORT:-9000} (its own paths, and /lambda-url/<name>/)
-# through tools/dev_front.py, with the Lambda emulator on a port browsers cannot reach
-# with `cargo lambda watch`, on an embedded default configuration that needs nothing set:
+# with `cargo lambda watch` behind tools/dev_front.py (the emulator itself on a port browsers
+# cannot reach), on an embedded default configuration that needs nothing set:
 #   CALLER_AUTH=none, obviously fake development credentials, and the local VideoSDK stand-in.
 # Real settings take over when given in the environment or in a .env file (KEY=VALUE lines):
 #   VIDEOSDK_API_KEY + VIDEOSDK_SECRET (or VIDEOSDK_SECRET_ID), VIDEOSDK_API_ENDPOINT, CALLER_AUTH, ...
+# LAN=1 also serves on this machine's LAN address (phones, emulators); see docs/local-development.md.
+# Runs on macOS's bash 3.2 (no bash 4 features).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,17 @@ fi
 port=${DEV_PORT:-9000}
 standin_port=${DEV_STANDIN_PORT:-8790}
 export CALLER_AUTH=${CALLER_AUTH:-none}
-export RUST_LOG=${RUST_LOG:-info}
+# Quiet by default: the functions' own info lines; dependencies (cargo-lambda included) only
+# warn. RUST_LOG=info shows everything; METRICS_NAMESPACE=VideoSdkTokenServer the EMF lines.
+if [ -z "${RUST_LOG:-}" ]; then
+  RUST_LOG=warn,shared=info
+  for dir in functions/*/; do
+    name=$(basename "$dir")
+    RUST_LOG="$RUST_LOG,${name//-/_}=info"
+  done
+fi
+export RUST_LOG
+export METRICS_NAMESPACE=${METRICS_NAMESPACE:-off}
 pids=""
 cleanup() {
   for pid in $pids; do kill "$pid" 2>/dev/null || true; done
@@ -50,6 +62,17 @@ fi
 DEV_REQUEST_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 export DEV_REQUEST_SECRET
 
+# LAN=1: phones and emulators. The front also listens on this machine's LAN address (LAN_ADDRESS,
+# else the address of the interface a default route would use: found without sending anything).
+lan_address=""
+case "${LAN:-}" in
+  ""|0|no|false) ;;
+  *)
+    lan_address=${LAN_ADDRESS:-$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("192.0.2.1", 9)); print(s.getsockname()[0])' 2>/dev/null || true)}
+    [ -n "$lan_address" ] || { echo "make dev LAN=1: no LAN address found; set LAN_ADDRESS" >&2; exit 1; }
+    ;;
+esac
+
 # get-token, built up front with the features `cargo lambda watch` builds it with (so the watch
 # finds it fresh), and the stand-in in the same cargo run: the stand-in uses only the functions'
 # crates, which a fresh clone then compiles once. The other functions compile on their first call.
@@ -72,10 +95,16 @@ else
   # Real credentials: any web page the developer opens could call this server (it listens on
   # loopback, but the browser is on the same machine). Only pages from this machine may.
   export ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:*,http://127.0.0.1:*,http://[::1]:*}
+  [ -z "$lan_address" ] || ALLOWED_ORIGINS="$ALLOWED_ORIGINS,http://$lan_address:*"
   echo "Real credentials: only web pages from $ALLOWED_ORIGINS may call this server (ALLOWED_ORIGINS)." >&2
   # A page on another name rebound to 127.0.0.1 (DNS rebinding) is same-origin and sends no
   # Origin on a GET, but its Host is its own name: only this machine's names are served.
   export ALLOWED_HOSTS=${ALLOWED_HOSTS:-localhost,127.0.0.1,[::1]}
+  if [ -n "$lan_address" ]; then
+    # The Android emulator names this machine 10.0.2.2; devices use the LAN address.
+    ALLOWED_HOSTS="$ALLOWED_HOSTS,$lan_address,10.0.2.2"
+    ALLOWED_ORIGINS="$ALLOWED_ORIGINS,http://$lan_address:*"
+  fi
   echo "Real credentials: only requests to $ALLOWED_HOSTS are served (ALLOWED_HOSTS)." >&2
   echo "Real credentials: nothing that spends (agents, recordings, transcription, streams) is opened to anonymous callers; ANONYMOUS_* in .env opts in." >&2
 fi
@@ -139,7 +168,18 @@ while True:
             sys.exit("make dev: cargo lambda watch exited")
         time.sleep(0.1)
 PY
-python3 tools/dev_front.py --port "$port" --upstream-port "$emulator_port" &
+functions=$(cd functions && ls -d -- */ | tr -d / | tr '\n' , )
+if [ -n "$lan_address" ]; then
+  real=$( [ "$standin" = true ] && echo "" || echo " and mint tokens signed with your secret")
+  cat >&2 <<MSG
+WARNING: LAN=1: anyone on your network can reach http://$lan_address:$port$real.
+         Devices: http://$lan_address:$port; the Android emulator: http://10.0.2.2:$port.
+MSG
+  python3 tools/dev_front.py --port "$port" --upstream-port "$emulator_port" --functions "$functions" \
+    --lan "$lan_address" &
+else
+  python3 tools/dev_front.py --port "$port" --upstream-port "$emulator_port" --functions "$functions" &
+fi
 pids="$pids $!"
 echo "Stop with Ctrl-C: it stops everything make dev started." >&2
 wait "$watch_pid"

@@ -35,7 +35,8 @@ SECRET_HEADER = "x-dev-request-secret"
 # Lambda's own limit on an invocation's payload.
 MAX_BODY = 6 * 1024 * 1024
 AWS_API = re.compile(r"^/\d{4}-\d{2}-\d{2}(/|$)")
-INVOKE = re.compile(r"^/2015-03-31/functions/[A-Za-z0-9_.:-]+/invocations/?$")
+INVOKE = re.compile(r"^/2015-03-31/functions/([A-Za-z0-9_.:-]+)/invocations/?$")
+LAMBDA_URL = re.compile(r"^/lambda-url/([^/?]+)")
 LOOPBACK_HOST = re.compile(r"^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?$", re.IGNORECASE)
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
 
@@ -78,6 +79,9 @@ class Front(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     upstream_port = 0
     secret = ""
+    # The product's functions: the workspace's other binaries (the stand-in, bench probes) are
+    # neither listed nor invoked through make dev.
+    functions = frozenset()
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
@@ -94,6 +98,10 @@ class Front(http.server.BaseHTTPRequestHandler):
             return refuse(self, 413, "payload_too_large", "The body is larger than Lambda takes (6 MiB).")
         body = self.rfile.read(length) if length else b""
         path = self.path.split("?", 1)[0]
+        named = INVOKE.match(path) or LAMBDA_URL.match(path)
+        if named and named.group(1) not in self.functions:
+            return refuse(self, 404, "not_found", f"No function {named.group(1)!r} here; make dev serves "
+                          f"{', '.join(sorted(self.functions))}.")
         if AWS_API.match(path):
             if not self.from_cargo_lambda_invoke(path):
                 return refuse(self, 403, "forbidden",
@@ -152,17 +160,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True, help="the public port (127.0.0.1 and [::1])")
     parser.add_argument("--upstream-port", type=int, required=True, help="cargo lambda watch's port on 127.0.0.1")
+    parser.add_argument("--functions", required=True, help="the product's functions, comma-separated")
+    parser.add_argument("--lan", help="also listen on this LAN address (make dev LAN=1); its peers get the "
+                                      "API's routes only, never the Invoke API")
     args = parser.parse_args()
     secret = os.environ.get("DEV_REQUEST_SECRET", "")
     if len(secret) < 32:
         sys.exit("dev_front.py: DEV_REQUEST_SECRET (32 characters or more) must be set")
     Front.upstream_port, Front.secret = args.upstream_port, secret
+    Front.functions = frozenset(f for f in args.functions.split(",") if f)
     servers = [Server(("127.0.0.1", args.port), Front)]
     try:
         servers.append(Server6(("::1", args.port), Front))
     except OSError as err:
         # No IPv6 loopback here: `cargo lambda invoke` then needs --invoke-address 127.0.0.1.
         print(f"make dev: not listening on [::1]:{args.port} ({err})", file=sys.stderr)
+    if args.lan:
+        servers.append(Server((args.lan, args.port), Front))
     for server in servers[1:]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

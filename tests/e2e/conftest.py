@@ -417,7 +417,7 @@ def dev_server(tmp_path_factory):
     procs = Processes(tmp)
     port, standin_port = free_port(), free_port()
     clean_env = {k: "" for k in ("VIDEOSDK_SECRET_ID", "VIDEOSDK_API_KEY", "VIDEOSDK_SECRET",
-                                 "VIDEOSDK_API_ENDPOINT", "CALLER_AUTH")}
+                                 "VIDEOSDK_API_ENDPOINT", "CALLER_AUTH", "RUST_LOG", "METRICS_NAMESPACE", "LAN")}
     # The target directory elsewhere, as a developer's CARGO_TARGET_DIR or build.target-dir puts
     # it: a link to the shared one, so nothing is rebuilt.
     target_dir = tmp / "cargo-target"

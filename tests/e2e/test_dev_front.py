@@ -4,6 +4,7 @@ Lambda emulator's Invoke and runtime APIs take no event a page writes (contract:
 development (`make dev`)"). All traffic goes to loopback addresses."""
 
 import http.client
+import re
 import json
 import subprocess
 import time
@@ -202,3 +203,90 @@ def test_ctrl_c_stops_everything_make_dev_started(tmp_path):
         assert not alive, alive
     finally:
         procs.stop_all()
+
+
+def lan_address():
+    """This machine's LAN address (the interface a default route would use; nothing is sent), else
+    a second loopback address, which exercises the same switch."""
+    import socket
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))
+            address = s.getsockname()[0]
+            if not address.startswith("127."):
+                return address
+    except OSError:
+        pass
+    return "127.0.0.2"
+
+
+def test_lan_mode_serves_devices_by_their_names_for_this_machine(processes, standin):
+    """`make dev LAN=1` on real credentials: listens on the LAN address too (the emulator still on
+    loopback only), serves the LAN address and the Android emulator's 10.0.2.2 as Host names and
+    LAN pages as origins, warns, and still refuses other names. Every request here goes to
+    127.0.0.1, with the Host header a device would send."""
+    lan, port, emulator_port = lan_address(), free_port(), free_bad_port()
+    env = {k: "" for k in ("VIDEOSDK_SECRET_ID", "CALLER_AUTH", "ALLOWED_ORIGINS", "ALLOWED_HOSTS")}
+    env.update({"VIDEOSDK_API_KEY": API_KEY, "VIDEOSDK_SECRET": SECRET, "VIDEOSDK_API_ENDPOINT": standin,
+                "DEV_PORT": str(port), "DEV_EMULATOR_PORT": str(emulator_port), "LAN": "1", "LAN_ADDRESS": lan})
+    proc = processes.start("make-dev-lan", [ROOT / "tools" / "dev.sh"], env=env)
+    wait_for_port(port, proc, "make dev", timeout=600)
+
+    def get_token(host, origin=None):
+        headers = {"Host": host, **({"Origin": origin} if origin else {})}
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        conn.request("GET", "/get-token", headers=headers)
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        conn.close()
+        return resp.status, body
+
+    deadline = time.monotonic() + 600
+    while get_token(f"localhost:{port}")[0] != 200:
+        assert time.monotonic() < deadline and proc.poll() is None, proc.log_path.read_text(errors="replace")
+        time.sleep(1)
+    listening = listening_sockets(process_group(proc.pid))
+    assert (lan, port) in listening and ("127.0.0.1", port) in listening, listening
+    assert {a for a, p in listening if p == emulator_port} == {"127.0.0.1"}, "the emulator stays on loopback"
+    for host in [f"{lan}:{port}", f"10.0.2.2:{port}", "10.0.2.2"]:
+        status, body = get_token(host)
+        assert status == 200 and jwt.decode(body["token"], SECRET, algorithms=["HS256"]), (host, body)
+    assert get_token(f"{lan}:{port}", origin=f"http://{lan}:8081")[0] == 200, "a page served from the LAN address"
+    for host in [f"attacker.example:{port}", f"10.0.2.3:{port}"]:
+        status, body = get_token(host)
+        assert (status, body["error"]["code"]) == (403, "forbidden"), (host, body)
+    assert get_token(f"{lan}:{port}", origin="https://evil.example")[0] == 403
+    log = proc.log_path.read_text(errors="replace")
+    assert f"anyone on your network can reach http://{lan}:{port} and mint tokens signed with your secret" in log, log
+    assert f"http://10.0.2.2:{port}" in log
+
+
+def test_make_dev_is_quiet_by_default(dev_server):
+    """The functions' own info lines, no dependency's (cargo-lambda's included), no EMF line per
+    request (METRICS_NAMESPACE=off unless set)."""
+    for _ in range(3):
+        with urllib.request.urlopen(dev_server.base + "/get-token/", timeout=300) as resp:
+            assert resp.status == 200
+    time.sleep(0.5)
+    log = dev_server.log_path.read_text(errors="replace")
+    assert "issued a participant token" in log, "the functions' own info lines"
+    assert '{"_aws"' not in log, "no EMF records"
+    # Every INFO line is one the product writes: its message is in this repository's Rust code.
+    sources = "".join(p.read_text() for d in ("shared/src", "functions") for p in (ROOT / d).rglob("*.rs"))
+    infos = [line.split(" INFO ", 1)[1] for line in log.splitlines() if " INFO " in line]
+    messages = [re.split(r" [A-Za-z_]+=", info, maxsplit=1)[0].split(": ")[-1].strip() for info in infos]
+    foreign = [m for m in messages if f'"{m}"' not in sources]
+    assert infos and not foreign, foreign[:5]
+    assert "starting Runtime server" not in log
+
+
+def test_only_the_product_s_functions_are_listed_or_invoked(dev_server):
+    """The workspace's other binaries (the stand-in, the bench probes) are not functions of make dev."""
+    port = int(dev_server.base.split(":")[2].split("/")[0])
+    for path in ["/2015-03-31/functions/videosdk-standin/invocations", "/2015-03-31/functions/bench-floor/invocations",
+                 "/lambda-url/ddb-roundtrip/"]:
+        status, text = post_raw("127.0.0.1", port, path, {}, {"Host": f"localhost:{port}"})
+        assert status == 404, (path, text)
+        listed = json.loads(text)["error"]["message"]
+        assert "get-token" in listed and "dispatch-agent" in listed, listed
+        assert not any(other in listed for other in ["standin", "bench", "roundtrip", "emf-", "served", "init-steps"])

@@ -731,3 +731,20 @@ def test_the_serverless_repo_metadata_and_one_version(template):
     assert app["SpdxLicenseId"] == re.search(r'^license = "(.+)"', (ROOT / "Cargo.toml").read_text(), re.M)[1]
     members = [p for p in (ROOT / "functions").glob("*/Cargo.toml")] + [ROOT / "shared" / "Cargo.toml"]
     assert all("version.workspace = true" in p.read_text() for p in members), "every crate takes the workspace version"
+
+
+def test_the_issuer_is_an_https_url_and_samconfig_an_example_that_cannot_deploy(template):
+    import tomllib
+    pattern = template["Parameters"]["JwtIssuer"]["AllowedPattern"]
+    for good in ["", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123", "https://example.auth0.com/",
+                 "https://login.example.com:8443/realms/videosdk"]:
+        assert re.fullmatch(pattern, good), good
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    overrides = dict(o.split("=", 1) for o in config["default"]["deploy"]["parameters"]["parameter_overrides"])
+    for bad in [overrides["JwtIssuer"], "http://cognito-idp.us-east-1.amazonaws.com/pool", "cognito-idp", "https://a b"]:
+        assert not re.fullmatch(pattern, bad), bad
+    # Guided deploys write the operator's answers to a file git ignores; the build is uncached, as make's.
+    assert "samconfig.local.toml" in (ROOT / ".gitignore").read_text().split()
+    assert "--config-file samconfig.local.toml" in (ROOT / "samconfig.toml").read_text()
+    assert config["default"]["build"]["parameters"]["cached"] is False
+    assert "--no-cached" in (ROOT / "Makefile").read_text()
