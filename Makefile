@@ -13,7 +13,7 @@ export SAM_CLI_TELEMETRY := 0
 # sam build (cargo-lambda) gets its own target dir: sharing one with plain cargo forces rebuilds.
 SAM_TARGET_DIR := $(CURDIR)/target/lambda-build
 # Built here for x86_64 so the end-to-end tests can run the very bootstraps SAM packages;
-# deploys default to arm64 (see README).
+# deploys default to arm64 (docs/deploy.md).
 SAM_ARCH ?= x86_64
 
 .PHONY: dev dev-tools deploy-tools release test bench bench-smoke bench-build fuzz soak venv browser lint unit template sam-build e2e

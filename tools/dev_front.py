@@ -7,8 +7,10 @@ forged `requestContext.authorizer`) and runtime API. So tools/dev.sh runs the wa
 browsers refuse to connect to (a Fetch-standard "bad port", e.g. 6669), and this front on the
 public port:
 
-- forwards the API's routes as they came (method, path, `Host`, `Origin`, body), so the
-  functions' `ALLOWED_HOSTS` / `ALLOWED_ORIGINS` checks see the real request;
+- forwards the API's routes (those `Cargo.toml`'s `[workspace.metadata.lambda.watch.router]`
+  names, and `/lambda-url/<function>/`) as they came (method, path, `Host`, `Origin`, body), so
+  the functions' `ALLOWED_HOSTS` / `ALLOWED_ORIGINS` checks see the real request; no other path
+  (the emulator's runtime API under `/.rt/`, say) is forwarded;
 - forwards the Invoke API only for `cargo lambda invoke` as it runs on this machine: a loopback
   peer (the socket's address), a loopback `Host`, no `Origin` and no `Sec-Fetch-*` header (every
   browser request carries them); anything else under a `/YYYY-MM-DD/` path (the runtime,
@@ -22,6 +24,7 @@ Standard library only: `make dev` needs nothing beyond cargo-lambda.
 
 import argparse
 import http.client
+import tomllib
 import http.server
 import ipaddress
 import json
@@ -30,6 +33,7 @@ import re
 import socket
 import sys
 import threading
+from pathlib import Path
 
 SECRET_HEADER = "x-dev-request-secret"
 # Lambda's own limit on an invocation's payload.
@@ -37,6 +41,12 @@ MAX_BODY = 6 * 1024 * 1024
 AWS_API = re.compile(r"^/\d{4}-\d{2}-\d{2}(/|$)")
 INVOKE = re.compile(r"^/2015-03-31/functions/([A-Za-z0-9_.:-]+)/invocations/?$")
 LAMBDA_URL = re.compile(r"^/lambda-url/([^/?]+)")
+
+
+def route_patterns(cargo_toml):
+    """The API's routes, as `cargo lambda watch` routes them: `{name}` matches one segment."""
+    router = tomllib.loads(cargo_toml.read_text())["workspace"]["metadata"]["lambda"]["watch"]["router"]
+    return [re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$") for path in router]
 LOOPBACK_HOST = re.compile(r"^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?$", re.IGNORECASE)
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
 
@@ -82,6 +92,7 @@ class Front(http.server.BaseHTTPRequestHandler):
     # The product's functions: the workspace's other binaries (the stand-in, bench probes) are
     # neither listed nor invoked through make dev.
     functions = frozenset()
+    routes = []
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
@@ -102,6 +113,9 @@ class Front(http.server.BaseHTTPRequestHandler):
         if named and named.group(1) not in self.functions:
             return refuse(self, 404, "not_found", f"No function {named.group(1)!r} here; make dev serves "
                           f"{', '.join(sorted(self.functions))}.")
+        if not self.path.startswith("/") or not (AWS_API.match(path) or LAMBDA_URL.match(path)
+                                                 or any(r.match(path) for r in self.routes)):
+            return refuse(self, 404, "not_found", "Not one of the API's routes (see docs/http-api.md).")
         if AWS_API.match(path):
             if not self.from_cargo_lambda_invoke(path):
                 return refuse(self, 403, "forbidden",
@@ -169,6 +183,7 @@ def main():
         sys.exit("dev_front.py: DEV_REQUEST_SECRET (32 characters or more) must be set")
     Front.upstream_port, Front.secret = args.upstream_port, secret
     Front.functions = frozenset(f for f in args.functions.split(",") if f)
+    Front.routes = route_patterns(Path(__file__).resolve().parents[1] / "Cargo.toml")
     servers = [Server(("127.0.0.1", args.port), Front)]
     try:
         servers.append(Server6(("::1", args.port), Front))

@@ -609,6 +609,18 @@ impl Config {
 }
 
 impl Webhooks {
+    /// What must never be passed on from VideoSDK or logged: `WEBHOOK_KEY`, and the key in
+    /// `WEBHOOK_URL`'s last path segment (the functions that send the URL upstream get the URL
+    /// only, not `WEBHOOK_KEY`).
+    pub fn secret_parts(&self) -> Vec<String> {
+        let in_url = self.url.as_deref().and_then(|url| url.trim_end_matches('/').rsplit('/').next()).filter(|last| {
+            last.len() >= 32 && last.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+        let mut parts: Vec<String> = self.key.iter().map(|k| k.expose().to_owned()).collect();
+        parts.extend(in_url.map(str::to_owned).filter(|last| !parts.contains(last)));
+        parts
+    }
+
     /// The webhook URL for a request that arrived at `domain` (API Gateway's
     /// `requestContext.domainName`), or `None` when none is configured. A `{domainName}` URL
     /// without a usable domain is a configuration error.

@@ -52,6 +52,8 @@ pub struct Record {
     agents_dispatched: u32,
     webhook_dedupe_unchecked: bool,
     webhook_unaddressed: bool,
+    /// A repeat answered 503 while the first delivery publishes: not an event-bus error.
+    webhook_pending: bool,
     /// The share of each budget used after this invocation's count, in percent, by action.
     budget_used: Option<(&'static str, f64)>,
 }
@@ -99,6 +101,11 @@ pub fn webhook_dedupe_unchecked() {
 /// A webhook came to the bare `/videosdk-webhook` route while `WEBHOOK_KEY` is set.
 pub fn webhook_unaddressed() {
     count(|r| r.webhook_unaddressed = true);
+}
+
+/// A repeated webhook was answered 503 because the first delivery is still publishing it.
+pub fn webhook_pending() {
+    count(|r| r.webhook_pending = true);
 }
 
 /// The account-wide budget of `action` is `percent` used after this invocation's count.
@@ -156,7 +163,7 @@ impl Record {
             count(caller_limited, "RateLimited", self.rate_limited.into()),
             count(self.rate_limit_unchecked > 0, "RateLimitUnchecked", self.rate_limit_unchecked.into()),
             count(self.webhook_received, "WebhooksReceived", 1),
-            count(code == Some("event_bus_unavailable"), "EventBusErrors", 1),
+            count(code == Some("event_bus_unavailable") && !self.webhook_pending, "EventBusErrors", 1),
             count(self.agents_dispatched > 0, "AgentsDispatched", self.agents_dispatched.into()),
             count(self.webhook_dedupe_unchecked, "WebhookDedupeUnchecked", 1),
             count(self.webhook_unaddressed, "WebhookUnaddressed", 1),
@@ -446,6 +453,7 @@ mod tests {
                 agents_dispatched: u32::from(bits & 32 != 0),
                 webhook_dedupe_unchecked: bits & 32 != 0,
                 webhook_unaddressed: bits & 16 != 0,
+                webhook_pending: false,
                 budget_used: (bits & 8 != 0).then_some(("agent", 12.5)),
             };
             for (status, code) in answers {
@@ -486,6 +494,9 @@ mod tests {
         let directive = &emf["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Dimensions"], json!([["Action"]]), "{emf}");
         assert_eq!(directive["Metrics"], json!([{"Name": "BudgetUsed", "Unit": "Percent"}]));
+        let pending = Record { webhook_pending: true, webhook_received: true, ..Record::default() };
+        let emf = line(&pending, 503, Some("event_bus_unavailable")).expect("a record");
+        assert!(emf.get("EventBusErrors").is_none(), "a pending repeat is not a bus error: {emf}");
         let unaddressed = Record { webhook_unaddressed: true, ..Record::default() };
         assert_eq!(line(&unaddressed, 404, Some("not_found")).expect("a record")["WebhookUnaddressed"], 1);
     }

@@ -12,9 +12,9 @@
 //! nothing; an [`Admission`] is given back when VideoSDK refuses the call (nothing started).
 //!
 //! Over a limit or a share: 429 `rate_limited` with `Retry-After`. A spent budget: 429
-//! `budget_exhausted` with `Retry-After` = the rest of its window. DynamoDB throttling the
-//! caller's own item (one caller writing faster than a partition takes) is that caller
-//! hammering, not an outage: 429 with `Retry-After: 1`. The table unreachable, slow or refusing
+//! `budget_exhausted` with `Retry-After` = the rest of its window. DynamoDB throttling one of the
+//! request's items (one caller writing faster than a partition takes, or the budget's item
+//! hammered) is not an outage: 429 with `Retry-After: 1`, never a pass. The table unreachable, slow or refusing
 //! otherwise: the request goes on, after at most [`CHECK_TIMEOUT`] (or what is left of its
 //! deadline), and the failure is logged and counted.
 
@@ -216,8 +216,10 @@ impl RateLimiter {
                 tracing::info!(action = %action, limit = l.count, window_seconds = l.window_seconds, retry_after = end.saturating_sub(now_s).max(1), "caller over its rate limit");
                 Some(ApiError::CallerRateLimited { retry_after: end.saturating_sub(now_s).max(1) })
             }
-            (Count::Throttled, _, _) | (_, Count::Throttled, _) => {
-                tracing::info!(action = %action, "DynamoDB throttled this caller's counter: answered as over the limit");
+            // The budget's item throttled too: spending is never let through unchecked (a flood
+            // of refused requests must not switch the budget off); retry in a second.
+            (Count::Throttled, _, _) | (_, Count::Throttled, _) | (_, _, Count::Throttled) => {
+                tracing::info!(action = %action, "DynamoDB throttled a counter of this request: answered as over the limit");
                 Some(ApiError::CallerRateLimited { retry_after: 1 })
             }
             (_, Count::Full, _) => {
@@ -246,15 +248,11 @@ impl RateLimiter {
             self.give_back(Admission { counted: all_counted }).await;
             return Err(refusal);
         }
-        // The budget's one item is shared by every caller: DynamoDB throttling it is not this
-        // caller's doing, so the request goes on, counted as unchecked.
-        let budget_throttled =
-            matches!(by_budget, Count::Throttled).then(|| "DynamoDB throttled the budget's item".to_owned());
         let causes = [&by_limit, &by_share, &by_budget].into_iter().filter_map(|c| match c {
-            Count::Unchecked(cause) => Some(cause.clone()),
+            Count::Unchecked(cause) => Some(cause),
             _ => None,
         });
-        for cause in causes.chain(budget_throttled) {
+        for cause in causes {
             let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
             crate::metrics::rate_limit_unchecked();
             tracing::warn!(action = %action, table = %self.table, failures, cause = %cause, "rate limit not checked; the request goes on");

@@ -316,17 +316,24 @@ impl std::fmt::Debug for Published {
 /// What the record says of a verified delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
-    /// Not seen: this invocation publishes it (and must record or release it).
-    New,
+    /// Not seen: this invocation publishes it (and must record or release it). The claim's own
+    /// id: only that claim is recorded as published or released.
+    New(ClaimId),
     /// Already published within the window.
     Duplicate,
     /// Claimed by another delivery that has not published it yet: answer 503 with
     /// `Retry-After` (the claim's remaining seconds), so that if that publish fails, VideoSDK's
     /// retry publishes the event.
     Pending { retry_after: u64 },
-    /// The table could not be asked in time: publish anyway (at least once), counted.
-    Unchecked,
+    /// The table could not be asked in time: publish anyway (at least once), counted. The claim
+    /// may have been written after all (`Some`): released after a failed publish.
+    Unchecked(Option<ClaimId>),
 }
+
+/// One claim's own id (`claimId` in the record), so a delivery only ever records or releases its
+/// own claim, never one another delivery made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimId(uuid::Uuid);
 
 /// What an existing record of a delivery means at `now`: published (a duplicate), or claimed
 /// by a publish not done yet (pending, for the claim's remaining seconds, at least 1).
@@ -358,6 +365,7 @@ impl Published {
     /// (a duplicate) or claimed by a publish still in progress (pending).
     pub async fn claim(&self, id: &str, now: SystemTime) -> Claim {
         let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let mine = ClaimId(uuid::Uuid::new_v4());
         let put = self
             .client
             .put_item()
@@ -365,6 +373,7 @@ impl Published {
             .item("pk", Published::key(id))
             .item("expiresAt", AttributeValue::N((now + self.seconds).to_string()))
             .item("claimUntil", AttributeValue::N((now + CLAIM_SECONDS).to_string()))
+            .item("claimId", AttributeValue::S(mine.0.to_string()))
             .condition_expression(
                 "attribute_not_exists(pk) OR expiresAt < :now OR (attribute_not_exists(publishedAt) AND claimUntil < :now)",
             )
@@ -373,7 +382,7 @@ impl Published {
             .send();
         let until = crate::deadline::within(DEDUPE_TIMEOUT);
         let cause = match tokio::time::timeout_at(until.into(), put).await {
-            Ok(Ok(_)) => return Claim::New,
+            Ok(Ok(_)) => return Claim::New(mine),
             Ok(Err(SdkError::ServiceError(e))) => match e.err() {
                 PutItemError::ConditionalCheckFailedException(held) => return held_claim(held.item(), now),
                 _ => format!("DynamoDB refused: {}", DisplayErrorContext(&SdkError::ServiceError(e))),
@@ -383,12 +392,14 @@ impl Published {
         };
         crate::metrics::webhook_dedupe_unchecked();
         tracing::warn!(table = %self.table, id = %id, cause = %cause, "could not check whether the webhook was already published; publishing it (at least once)");
-        Claim::Unchecked
+        // A write that timed out may still land: its claim is ours to release.
+        Claim::Unchecked(Some(mine))
     }
 
-    /// Records the claimed delivery as published (best effort: if this fails, the claim lapses
-    /// and a repeat after it is published again, at least once).
-    pub async fn published(&self, id: &str, now: SystemTime) {
+    /// Records our claim of the delivery as published (best effort: if this fails, the claim
+    /// lapses and a repeat after it is published again, at least once). Only our own claim: a
+    /// record another delivery made is left as it is.
+    pub async fn published(&self, id: &str, claim: ClaimId, now: SystemTime) {
         let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let update = self
             .client
@@ -396,7 +407,9 @@ impl Published {
             .table_name(&self.table)
             .key("pk", Published::key(id))
             .update_expression("SET publishedAt = :now")
+            .condition_expression("claimId = :mine")
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":mine", AttributeValue::S(claim.0.to_string()))
             .send();
         let until = crate::deadline::within(DEDUPE_TIMEOUT);
         if !matches!(tokio::time::timeout_at(until.into(), update).await, Ok(Ok(_))) {
@@ -404,13 +417,29 @@ impl Published {
         }
     }
 
-    /// Forgets a claim whose publish failed, so VideoSDK's retry publishes the event (if this
-    /// fails too, the claim lapses after a minute).
-    pub async fn release(&self, id: &str) {
-        let delete = self.client.delete_item().table_name(&self.table).key("pk", Published::key(id)).send();
+    /// Forgets our claim whose publish failed, so VideoSDK's retry publishes the event (if this
+    /// fails too, the claim lapses after a minute). Never another delivery's claim, and never a
+    /// published record.
+    pub async fn release(&self, id: &str, claim: ClaimId) {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", Published::key(id))
+            .condition_expression("claimId = :mine AND attribute_not_exists(publishedAt)")
+            .expression_attribute_values(":mine", AttributeValue::S(claim.0.to_string()))
+            .send();
         let until = crate::deadline::within(DEDUPE_TIMEOUT);
-        if !matches!(tokio::time::timeout_at(until.into(), delete).await, Ok(Ok(_))) {
-            tracing::warn!(table = %self.table, id = %id, "could not release the claim of an unpublished webhook; it lapses in a minute");
+        match tokio::time::timeout_at(until.into(), delete).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(SdkError::ServiceError(e)))
+                if matches!(
+                    e.err(),
+                    aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_)
+                ) => {}
+            _ => {
+                tracing::warn!(table = %self.table, id = %id, "could not release the claim of an unpublished webhook; it lapses in a minute")
+            }
         }
     }
 }

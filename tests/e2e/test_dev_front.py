@@ -145,6 +145,20 @@ def test_make_dev_on_real_credentials_mints_nothing_from_the_invoke_api_and_open
     time.sleep(1)
     assert minted() == minted_before, proc.log_path.read_text(errors="replace")[-3000:]
 
+    # The emulator's runtime and extensions APIs (under /.rt/ and /YYYY-MM-DD/) are not forwarded:
+    # refused at once, never a poll that would take the developer's next event.
+    for method in ["GET", "POST"]:
+        for path in ["/.rt/get-token/2018-06-01/runtime/invocation/next", "/.rt/2020-01-01/extension/register",
+                     "/2018-06-01/runtime/invocation/next", "/.rt/get-token/2018-06-01/runtime/invocation/x/response",
+                     "//2015-03-31/functions/agent-token/invocations", "/get-token/../.rt/x"]:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request(method, path, body=b"{}" if method == "POST" else None, headers={"Host": "localhost"})
+            resp = conn.getresponse()
+            text = resp.read().decode()
+            conn.close()
+            assert resp.status in (403, 404) and "token" not in text, (method, path, resp.status, text)
+            assert "access-control-allow-origin" not in {k.lower() for k, _ in resp.getheaders()}, (path, text)
+
     # The README's commands, through make dev's own port: the default address (::1) when this
     # machine has it, as printed, else 127.0.0.1.
     address = [] if any(a == "::1" for a, _ in listening) else ["--invoke-address", "127.0.0.1"]

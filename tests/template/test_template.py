@@ -493,8 +493,11 @@ def test_budgets_bound_spending_by_default(template):
     assert re.search(r'DEFAULT_BUDGETS: &str =\s*"([^"]+)"', rust).group(1) == budgets["Default"]
     for good in [budgets["Default"], "agent=off", "agent=10/3600,stream=off", "recording=1/2678400"]:
         assert re.fullmatch(budgets["AllowedPattern"], good), good
-    for bad in ["", "token=1/60", "agent=1", "agent=1/60,", "agents=1/60"]:
+    for bad in ["", "token=1/60", "agent=1", "agent=1/60,", "agents=1/60", "agent=0/86400", "agent=1000001/60",
+                "agent=1/0", "agent=1/2678401", "agent=1/9999999"]:
         assert not re.fullmatch(budgets["AllowedPattern"], bad), bad
+    for good in ["agent=1000000/2678400", "stream=1/1", "agent=5/2599999", "agent=5/2678399"]:
+        assert re.fullmatch(budgets["AllowedPattern"], good), good
     resources = template["Resources"]
     for action in ["agent", "transcription", "recording", "stream"]:
         alarm = resources[f"{action.capitalize()}BudgetAlarm"]["Properties"]
@@ -548,9 +551,9 @@ def test_cors_origins_refuse_wildcards(template):
         assert not re.fullmatch(pattern, bad), bad
 
 
-def test_the_readme_s_cargo_lambda_policy_names_exactly_the_one_secret():
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index("### Path 2: cargo-lambda")
+def test_the_docs_cargo_lambda_policy_names_exactly_the_one_secret():
+    readme = (ROOT / "docs" / "deploy.md").read_text()
+    start = readme.index("## Path 3: cargo-lambda")
     block = readme[readme.index("```json", start) + len("```json"):readme.index("```", readme.index("```json", start) + 7)]
     [statement] = json.loads(block)["Statement"]
     assert statement["Action"] == "secretsmanager:GetSecretValue"
@@ -685,9 +688,9 @@ def test_the_dashboard_shows_every_metric_and_alarm(template):
     assert "${MetricsNamespace}" in body_text
 
 
-def test_the_readme_documents_every_metric_and_alarm(template):
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### Operating it"):readme.index("### Calling the deployed API")]
+def test_the_docs_document_every_metric_and_alarm(template):
+    readme = (ROOT / "docs" / "operations.md").read_text()
+    section = readme[readme.index("## Operating it"):readme.index("## Limits and budgets")]
     for name in OUR_ALARMS:
         assert f"`{name}`" in section, name
     assert "`<Function>ErrorsAlarm`" in section

@@ -45,7 +45,7 @@ async fn receive(state: &State, req: &Request) -> Result<Response<Body>, ApiErro
     }
     let claim = match &hooks.published {
         Some(published) => published.claim(&delivery.id, now).await,
-        None => Claim::Unchecked,
+        None => Claim::Unchecked(None),
     };
     match claim {
         Claim::Duplicate => {
@@ -55,17 +55,18 @@ async fn receive(state: &State, req: &Request) -> Result<Response<Body>, ApiErro
         // Only a published id is a duplicate: if the publish in progress fails, the retry publishes.
         Claim::Pending { retry_after } => {
             shared::tracing::info!(id = %delivery.id, retry_after, "a repeated webhook still being published: retry asked");
+            shared::metrics::webhook_pending();
             return Err(ApiError::WebhookPending { retry_after });
         }
-        Claim::New | Claim::Unchecked => {}
+        Claim::New(_) | Claim::Unchecked(_) => {}
     }
     let result = webhook::publish(&delivery, hooks.bus.as_ref()).await;
     if let Some(published) = &hooks.published {
         match (&result, claim) {
-            (Ok(()), Claim::New) => published.published(&delivery.id, now).await,
+            (Ok(()), Claim::New(mine)) => published.published(&delivery.id, mine, now).await,
             // Not remembered: VideoSDK's retry publishes it. A claim whose write timed out may
-            // have been written after all: released too.
-            (Err(_), _) => published.release(&delivery.id).await,
+            // have been written after all: released too (only ever our own claim).
+            (Err(_), Claim::New(mine) | Claim::Unchecked(Some(mine))) => published.release(&delivery.id, mine).await,
             _ => {}
         }
     }

@@ -273,6 +273,29 @@ async fn a_repeat_while_the_first_is_still_publishing_is_503_and_a_failed_publis
     let (got, body) = answer(state, keyed(&slow, &signer)).await;
     assert_eq!((got, body.get("duplicate")), (200, None), "the retry is published: {body}");
     assert_eq!(bus_proxy.requests(), published + 1);
+
+    // Another delivery holds the claim; ours times out (and fails: the claim is theirs) and its
+    // publish fails: releasing ours never deletes their claim.
+    let theirs = BODY.replace("dev-agent", "theirs");
+    let key = AttributeValue::S(format!("webhook#{}", shared::signature::sha256_hex(theirs.as_bytes())));
+    db.put_item()
+        .table_name("videosdk-limits")
+        .item("pk", key.clone())
+        .item("expiresAt", AttributeValue::N((now + 604_800).to_string()))
+        .item("claimUntil", AttributeValue::N((now + 600).to_string()))
+        .item("claimId", AttributeValue::S("their-claim".into()))
+        .send()
+        .await
+        .unwrap();
+    table_proxy.set(Fault::Slow);
+    bus_proxy.set(Fault::Close);
+    assert_eq!(answer(state, keyed(&theirs, &signer)).await.0, 503);
+    tokio::time::sleep(SLOW + Duration::from_millis(500)).await;
+    table_proxy.set(Fault::Pass);
+    bus_proxy.set(Fault::Pass);
+    let held = db.get_item().table_name("videosdk-limits").key("pk", key).send().await.unwrap();
+    let held = held.item().expect("their claim is still there");
+    assert_eq!(held["claimId"].as_s().unwrap(), "their-claim");
 }
 
 #[tokio::test]

@@ -89,7 +89,7 @@ impl VideoSdk {
             http,
             total_timeout: config.upstream_timeout,
             token: Mutex::new(None),
-            always_scrub: config.webhooks.key.iter().map(|k| k.expose().to_owned()).collect(),
+            always_scrub: config.webhooks.secret_parts(),
         })
     }
 
