@@ -65,10 +65,15 @@ def bundle_template(source, release):
 
 
 def bundle_samconfig(source):
-    """samconfig.toml without the sections that need the sources (build, sync)."""
+    """samconfig.toml without the sections that need the sources (build, sync), without the
+    repository's example parameter values (placeholders a guided deploy would offer as defaults)
+    and with a comment for the bundle."""
     sections = re.split(r"(?m)^(?=\[)", source)
-    kept = [s for s in sections if not s.startswith(("[default.build.", "[default.sync."))]
-    return "".join(kept)
+    kept = [s for s in sections[1:] if not s.startswith(("[default.build.", "[default.sync."))]
+    text = re.sub(r"(?ms)^parameter_overrides = \[.*?^\]\n", "", "".join(kept))
+    header = ("# sam deploy's defaults for this bundle (DEPLOY.md). `sam deploy --guided` asks for the\n"
+              "# parameters and saves your answers here; later deploys: `sam deploy`.\nversion = 0.1\n\n")
+    return header + text
 
 
 def main():

@@ -49,13 +49,20 @@ def documented_statuses():
     return statuses
 
 
-def port_is_free(port):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
+def port_is_free(port, wait=20):
+    """Whether a server could listen on `port` (as make dev's do, with SO_REUSEADDR: connections
+    of an earlier run may linger in TIME_WAIT), waiting a little for an earlier run to let go."""
+    deadline = time.monotonic() + wait
+    while True:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+                return True
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+        time.sleep(0.5)
 
 
 def make_dev(tmp_path, **env):

@@ -57,13 +57,18 @@ def test_the_bundle_holds_the_zips_the_template_and_what_deploy_md_says(bundle):
     named = set(re.findall(r"^\| `(\w+)`", deploy, re.M)) | set(re.findall(r"^\| `\w+`, `(\w+)`", deploy, re.M))
     assert named and named <= set(parameters), named - set(parameters)
     # Only tools an operator has: the AWS CLI and SAM CLI.
-    commands = [line.split()[0] for block in re.findall(r"```sh\n(.*?)```", deploy, re.S)
+    commands = [re.sub(r"^\w+=\$\(", "", line).split()[0] for block in re.findall(r"```sh\n(.*?)```", deploy, re.S)
                 for line in block.splitlines() if line.strip() and not line.startswith(" ")]
-    assert set(commands) <= {"sha256sum", "aws", "sam", "curl"}, commands
+    assert set(commands) <= {"sha256sum", "aws", "sam", "curl", "read"}, commands
+    # No <placeholder> in what is run as printed (the secret is read, the URL asked of the stack).
+    assert not re.search(r"<[a-z][^>]*>", "".join(re.findall(r"```sh\n(.*?)```", deploy, re.S)))
     # No build: samconfig has no build or sync section; sam deploy finds its defaults.
     samconfig = tomllib.loads((bundle / "samconfig.toml").read_text())
     assert set(samconfig["default"]) == {"global", "validate", "deploy"}, samconfig["default"]
     assert samconfig["default"]["deploy"]["parameters"]["capabilities"] == "CAPABILITY_IAM"
+    # No example values a guided deploy would offer as defaults (the placeholder issuer cannot deploy).
+    assert "parameter_overrides" not in samconfig["default"]["deploy"]["parameters"]
+    assert "<" not in (bundle / "samconfig.toml").read_text() and "samconfig.local.toml" not in (bundle / "samconfig.toml").read_text()
 
 
 def test_the_template_names_the_version_and_the_zips_and_passes_the_linters(bundle):
