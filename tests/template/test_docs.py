@@ -81,3 +81,25 @@ def test_the_readme_is_a_front_door():
     assert f"Rust ≥ {rust_version}" in readme or f"Rust {rust_version}" in readme, "the MSRV, as Cargo.toml has it"
     for page in DOCS:
         assert f"docs/{page.name}" in readme, f"the README links {page.name}"
+
+
+def test_runnable_blocks_hold_no_placeholders_and_set_up_their_path():
+    """```sh blocks run as printed (tests/e2e/test_docs_run.py): no <placeholder>, and cargo lambda
+    only after the block puts the venv on PATH."""
+    for page in PAGES:
+        for info, text in re.findall(r"^```(sh[^\n]*)\n(.*?)^```", page.read_text(), re.M | re.S):
+            if info.split()[0] != "sh":
+                continue
+            assert not re.search(r"<[A-Za-z][^<>]*>", text), f"{page.name}: a placeholder in\n{text}"
+            if "cargo lambda" in text:
+                assert text.index("export PATH=$PWD/.venv/bin:$PATH") < text.index("cargo lambda"), page.name
+
+
+def test_make_dev_runs_on_macos_bash_3_2():
+    """tools/dev.sh uses nothing newer than bash 3.2 (macOS's): no negative array indices,
+    associative arrays, mapfile/readarray, case-changing expansions, `&>>` or `|&`, `wait -n`."""
+    script = (ROOT / "tools" / "dev.sh").read_text()
+    code = "\n".join(line.split(" #")[0] for line in script.splitlines() if not line.lstrip().startswith("#"))
+    for pattern in [r"\[\s*-\d+\s*\]", r"declare -A|local -A|typeset -A", r"\bmapfile\b|\breadarray\b",
+                    r"\$\{\w+(\^\^?|,,?)\}", r"&>>", r"\|&", r"wait -n", r"\bcoproc\b"]:
+        assert not re.search(pattern, code), pattern
