@@ -367,17 +367,8 @@ impl Config {
             Some("none") => ParticipantRole::None,
             Some(_) => return Err(invalid("PARTICIPANT_TOKEN_ROLE", "must be rtc or none")),
         };
-        let caller_auth = match get("CALLER_AUTH").as_deref() {
-            None | Some("jwt") => CallerAuth::Jwt,
-            Some("none") => CallerAuth::None,
-            Some(_) => return Err(invalid("CALLER_AUTH", "must be jwt or none")),
-        };
-        let token_caller_auth = match get("TOKEN_CALLER_AUTH").as_deref() {
-            None => caller_auth,
-            Some("jwt") => CallerAuth::Jwt,
-            Some("none") => CallerAuth::None,
-            Some(_) => return Err(invalid("TOKEN_CALLER_AUTH", "must be jwt or none")),
-        };
+        let caller_auth = caller_auth_setting(&get, "CALLER_AUTH")?.unwrap_or(CallerAuth::Jwt);
+        let token_caller_auth = caller_auth_setting(&get, "TOKEN_CALLER_AUTH")?.unwrap_or(caller_auth);
 
         // An explicitly empty ANONYMOUS_PERMISSIONS means "nothing", so read it untrimmed-of-unset.
         let anonymous_permissions = match lookup("ANONYMOUS_PERMISSIONS") {
@@ -771,6 +762,19 @@ fn parse_limit(rule: &str, max_window: u64) -> Option<Limit> {
 
 fn invalid(variable: &'static str, reason: &str) -> ConfigError {
     ConfigError { variable, reason: reason.to_owned(), with: None }
+}
+
+/// `jwt` or `none` in `variable`, when set.
+fn caller_auth_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Option<CallerAuth>, ConfigError> {
+    match get(variable).as_deref() {
+        None => Ok(None),
+        Some("jwt") => Ok(Some(CallerAuth::Jwt)),
+        Some("none") => Ok(Some(CallerAuth::None)),
+        Some(_) => Err(invalid(variable, "must be jwt or none")),
+    }
 }
 
 fn allow_or_deny(get: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<bool, ConfigError> {
@@ -1219,7 +1223,7 @@ mod tests {
     #[test]
     fn the_dev_request_secret_is_long_and_hidden() {
         assert!(config(&[]).unwrap().dev_request_secret.is_none(), "unset unless make dev sets it");
-        let secret = "Zr7bq1-_Vx9T0lmkP3sQwE8yUi2oAaBbCcDdEe";
+        let secret = "fake-dev-request-secret-for-this-test-only";
         let c = config(&[("DEV_REQUEST_SECRET", secret)]).unwrap();
         assert!(c.dev_request_secret.as_ref().unwrap().matches(secret));
         assert!(!format!("{c:?}").contains(secret));

@@ -330,6 +330,11 @@ pub enum Claim {
     Unchecked(Option<ClaimId>),
 }
 
+/// `call` within [`DEDUPE_TIMEOUT`] (or what is left of the request's deadline); `None` past it.
+async fn bounded<F: std::future::Future>(call: F) -> Option<F::Output> {
+    tokio::time::timeout_at(crate::deadline::within(DEDUPE_TIMEOUT).into(), call).await.ok()
+}
+
 /// One claim's own id (`claimId` in the record), so a delivery only ever records or releases its
 /// own claim, never one another delivery made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,15 +385,14 @@ impl Published {
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send();
-        let until = crate::deadline::within(DEDUPE_TIMEOUT);
-        let cause = match tokio::time::timeout_at(until.into(), put).await {
-            Ok(Ok(_)) => return Claim::New(mine),
-            Ok(Err(SdkError::ServiceError(e))) => match e.err() {
+        let cause = match bounded(put).await {
+            Some(Ok(_)) => return Claim::New(mine),
+            Some(Err(SdkError::ServiceError(e))) => match e.err() {
                 PutItemError::ConditionalCheckFailedException(held) => return held_claim(held.item(), now),
                 _ => format!("DynamoDB refused: {}", DisplayErrorContext(&SdkError::ServiceError(e))),
             },
-            Ok(Err(e)) => format!("DynamoDB refused: {}", DisplayErrorContext(&e)),
-            Err(_) => "DynamoDB did not answer in time".to_owned(),
+            Some(Err(e)) => format!("DynamoDB refused: {}", DisplayErrorContext(&e)),
+            None => "DynamoDB did not answer in time".to_owned(),
         };
         crate::metrics::webhook_dedupe_unchecked();
         tracing::warn!(table = %self.table, id = %id, cause = %cause, "could not check whether the webhook was already published; publishing it (at least once)");
@@ -411,8 +415,7 @@ impl Published {
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .expression_attribute_values(":mine", AttributeValue::S(claim.0.to_string()))
             .send();
-        let until = crate::deadline::within(DEDUPE_TIMEOUT);
-        if !matches!(tokio::time::timeout_at(until.into(), update).await, Ok(Ok(_))) {
+        if !matches!(bounded(update).await, Some(Ok(_))) {
             tracing::warn!(table = %self.table, id = %id, "could not record the webhook as published");
         }
     }
@@ -429,10 +432,9 @@ impl Published {
             .condition_expression("claimId = :mine AND attribute_not_exists(publishedAt)")
             .expression_attribute_values(":mine", AttributeValue::S(claim.0.to_string()))
             .send();
-        let until = crate::deadline::within(DEDUPE_TIMEOUT);
-        match tokio::time::timeout_at(until.into(), delete).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(SdkError::ServiceError(e)))
+        match bounded(delete).await {
+            Some(Ok(_)) => {}
+            Some(Err(SdkError::ServiceError(e)))
                 if matches!(
                     e.err(),
                     aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_)
